@@ -1,0 +1,3 @@
+"""Revline: a self-hosted AI revenue engine."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Shared kernel: config, database, tenancy, jobs, HTTP and LLM access. Imports no domain."""

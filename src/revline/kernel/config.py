@@ -1,0 +1,178 @@
+"""One Settings object built from REVLINE_* env vars and an optional revline.toml."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+def default_home() -> Path:
+    """REVLINE_HOME, else ~/.revline: where the embedded DB, broker, cache and exports live."""
+    return Path(os.environ.get("REVLINE_HOME") or Path.home() / ".revline").expanduser()
+
+
+def _toml_path() -> Path | None:
+    explicit = os.environ.get("REVLINE_CONFIG")
+    if explicit:
+        return Path(explicit)
+    for candidate in (Path.cwd() / "revline.toml", default_home() / "revline.toml"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+class Settings(BaseSettings):
+    """Effective configuration. Precedence: init kwargs > env > revline.toml > defaults."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="REVLINE_", extra="ignore", env_nested_delimiter="__", validate_default=True
+    )
+
+    home: Path = Field(default_factory=default_home)
+    database_url: str = ""
+    broker_url: str = ""
+    result_backend: str = ""
+    default_tenant: str = "default"
+
+    # HTTP / enrichment
+    http_timeout_s: float = 10.0
+    http_connect_timeout_s: float = 5.0
+    http_per_host_limit: int = 4
+    http_total_limit: int = 64
+    http_retries: int = 2
+    http_max_bytes: int = 5_000_000
+    respect_robots: bool = True
+    user_agent: str = "RevlineBot/0.1 (+https://revline.invalid/bot)"
+    offline: Literal["auto", "true", "false"] = "auto"
+    network_probe_host: str = "example.com"
+    enrich_concurrency: int = 32
+    seo_max_pages: int = 10
+    mockup_enabled: bool | None = None
+    screenshotone_api_key: SecretStr | None = None
+    screenshotone_base_url: str = "https://api.screenshotone.com"
+    pagespeed_api_key: SecretStr | None = None
+    pagespeed_base_url: str = "https://www.googleapis.com/pagespeedonline/v5"
+    semrush_api_key: SecretStr | None = None
+    semrush_base_url: str = "https://api.semrush.com"
+    check_mx: bool = False
+
+    # Cache
+    cache_ttl_s: int = 7 * 24 * 3600
+    cache_path: Path | None = None
+
+    # LLM (the gateway reads these; issue-level detail lives in kernel.llm)
+    openai_api_key: SecretStr | None = None
+    anthropic_api_key: SecretStr | None = None
+    llm_base_url: str | None = None
+    llm_model: str = "gpt-4o"
+    llm_classify_batch: int = 25
+
+    # Leads
+    leads_dictionary: Path | None = None
+    leads_scoring: Path | None = None
+    max_upload_mb: int = 50
+    api_keys_pepper: SecretStr = SecretStr("revline-local-pepper")
+
+    @field_validator("home", mode="after")
+    @classmethod
+    def _expand_home(cls, value: Path) -> Path:
+        return value.expanduser()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,  # noqa: ARG003 - fixed signature
+        file_secret_settings: PydanticBaseSettingsSource,  # noqa: ARG003 - fixed signature
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Add revline.toml below env vars so env always wins."""
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        path = _toml_path()
+        if path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+    # Derived values ---------------------------------------------------------------------
+    def ensure_home(self) -> Path:
+        """Create the home directory on first use."""
+        self.home.mkdir(parents=True, exist_ok=True)
+        return self.home
+
+    @property
+    def effective_database_url(self) -> str:
+        """Configured URL, else SQLite under home."""
+        return self.database_url or f"sqlite:///{self.home / 'revline.db'}"
+
+    @property
+    def effective_broker_url(self) -> str:
+        """Configured broker, else kombu's SQL transport on SQLite under home."""
+        return self.broker_url or f"sqla+sqlite:///{self.home / 'broker.db'}"
+
+    @property
+    def effective_result_backend(self) -> str:
+        """Configured result backend, else a SQLite DB under home."""
+        return self.result_backend or f"db+sqlite:///{self.home / 'results.db'}"
+
+    @property
+    def effective_cache_path(self) -> Path:
+        """Where the TTL cache of fetched pages and lookups lives."""
+        return self.cache_path or self.home / "cache.db"
+
+    def mockup_for_tier(self, tier: int) -> bool:
+        """MOCKUP_ENABLED defaults to off for tier 1 and on for tiers 2-3."""
+        if self.mockup_enabled is not None:
+            return self.mockup_enabled
+        return tier >= 2
+
+    def masked(self) -> dict[str, Any]:
+        """Effective config as plain data, secrets masked, passwords in URLs hidden."""
+        out: dict[str, Any] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                out[name] = "********" if value.get_secret_value() else ""
+            elif isinstance(value, str) and "://" in value:
+                out[name] = mask_url(value)
+            elif isinstance(value, Path):
+                out[name] = str(value)
+            else:
+                out[name] = value
+        out["effective_database_url"] = mask_url(self.effective_database_url)
+        out["effective_broker_url"] = mask_url(self.effective_broker_url)
+        out["config_file"] = str(_toml_path()) if _toml_path() else None
+        return out
+
+
+def mask_url(url: str) -> str:
+    """Hide the password part of a URL (postgresql://u:secret@h -> postgresql://u:***@h)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url
+    creds, _, host = rest.rpartition("@")
+    user = creds.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}" if ":" in creds else url
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Process-wide settings; tests call get_settings.cache_clear() after changing env."""
+    try:
+        return Settings()
+    except Exception as exc:  # pydantic ValidationError or TOML decode error
+        from revline.kernel.errors import ConfigError
+
+        first = str(exc).strip().splitlines()
+        detail = "; ".join(line.strip() for line in first[:3])
+        raise ConfigError(f"invalid configuration ({_toml_path() or 'env'}): {detail}") from exc
