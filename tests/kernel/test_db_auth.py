@@ -22,7 +22,8 @@ def _exercise(db: Database) -> None:
         other = ensure_tenant(session, "other")
         assert ensure_tenant(session, "acme").id == acme.id
         row, key = create_api_key(session, acme, "ci", ["leads:read"], PEPPER)
-        assert key.startswith("rl_") and row.key_hash != key
+        assert key.startswith("rl_")
+        assert row.key_hash != key
         for tenant in (acme, other):
             LeadRunRepository(session, tenant.id).add(
                 input_path="/x.csv", input_name=f"{tenant.slug}.csv", input_sha256="0" * 64,

@@ -83,7 +83,9 @@ def _backend_has(app: Celery, value: str) -> bool:
         session = backend.ResultSession()
         try:
             # The DB backend stores the serialized (JSON) payload.
-            return any(value.encode() in bytes(t.result or b"") for t in session.query(TaskMeta).all())
+            return any(
+                value.encode() in bytes(t.result or b"") for t in session.query(TaskMeta).all()
+            )
         finally:
             session.close()
     client = backend.client

@@ -38,7 +38,9 @@ def provide_principal(request: Request, session: SessionDep, settings: SettingsD
     key = header[7:].strip() if header.lower().startswith("bearer ") else ""
     key = key or request.headers.get("x-api-key", "").strip()
     if not key:
-        raise Unauthorized("missing API key: send 'Authorization: Bearer <key>' (revline keys create)")
+        raise Unauthorized(
+            "missing API key: send 'Authorization: Bearer <key>' (revline keys create)"
+        )
     return resolve_api_key(session, key, settings.api_keys_pepper.get_secret_value())
 
 

@@ -23,7 +23,7 @@ class TenantRepository(Generic[M]):
         self.session = session
         self.tenant_id = tenant_id
 
-    def query(self) -> Select[tuple[M]]:
+    def query(self) -> Select[M]:
         """Base SELECT with the tenant filter applied."""
         return select(self.model).where(self.model.tenant_id == self.tenant_id)  # type: ignore[attr-defined]
 

@@ -22,7 +22,7 @@ def purge_cache() -> int:
     settings = get_settings()
     cache = TTLCache(settings.effective_cache_path, settings.cache_ttl_s)
     try:
-        return cache.purge_expired()
+        return int(cache.purge_expired())
     finally:
         cache.close()
 

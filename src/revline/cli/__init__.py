@@ -1,0 +1,1 @@
+"""The `revline` command line."""

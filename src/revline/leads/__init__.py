@@ -1,0 +1,1 @@
+"""Leads domain: import, validate, enrich, classify, dedupe, score, export."""
