@@ -7,6 +7,7 @@ and domain / region lookups are memoized.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping
 from functools import lru_cache
@@ -219,13 +220,22 @@ def registered_domain(value: str) -> str:
     return _registered_host(host) if host else ""
 
 
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
 @lru_cache(maxsize=65_536)
 def normalize_website(value: str) -> str:
     """'www.Acme.com/' -> 'https://acme.com', so the same site is spelled one way for enrichment."""
     text = value.strip()
     if text.lower() in _WEBSITE_PLACEHOLDERS or " " in text or "@" in text:
         return ""
-    if not _SCHEME.match(text):
+    explicit = bool(_SCHEME.match(text))
+    if not explicit:
         text = "https://" + text.lstrip("/")
     try:
         parts = urlsplit(text)
@@ -234,13 +244,17 @@ def normalize_website(value: str) -> str:
         return ""
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").strip(".")
-    if scheme not in ("http", "https") or not host or "." not in host:
+    if scheme not in ("http", "https") or not host:
+        return ""
+    # An explicit http(s) URL to an IP or localhost is a real (intranet/test) site.
+    literal = explicit and (host == "localhost" or _is_ip(host))
+    if "." not in host and not literal:
         return ""
     if host.startswith("www."):
         host = host[4:]
     host = _ascii_host(host)
-    if not _registered_host(host):
-        return ""  # no public suffix: "acme", "localhost", "acme.notatld"
+    if not literal and not _registered_host(host):
+        return ""  # no public suffix: "acme", "acme.notatld"
     netloc = f"{host}:{port}" if port else host
     path = parts.path.rstrip("/")
     query = f"?{parts.query}" if parts.query else ""

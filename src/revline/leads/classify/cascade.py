@@ -92,6 +92,7 @@ class Cascade:
         self.llm_calls = 0
         self._counts: dict[str, int] = dict.fromkeys(LAYERS, 0)
         self._learned: dict[tuple[str, str], LearnedRule] = {}
+        self._unanswered: dict[tuple[str, str], str] = {}
         for rule in learned:
             self._remember(rule)
 
@@ -167,8 +168,13 @@ class Cascade:
             still: list[int] = []
             for i in pending:
                 learned = self._from_learned(items[i])
+                key = learn_key(items[i])
                 if learned is not None:
                     results[i] = learned
+                elif key is not None and key in self._unanswered:
+                    # Same question already asked this run and the LLM had no answer (or failed):
+                    # do not pay for it again.
+                    results[i] = Classification(None, "none", 0.0, self._unanswered[key])
                 else:
                     still.append(i)
             # One representative per learn key per batch; its twins wait for the learned rule.
@@ -217,6 +223,9 @@ class Cascade:
             msg = f"llm error: {type(exc).__name__}: {exc}".splitlines()[0][:300]
             for i in batch:
                 results[i] = Classification(None, "none", 0.0, msg)
+                key = learn_key(items[i])
+                if key is not None:
+                    self._unanswered[key] = msg
             return
         for i, (vertical, confidence) in zip(batch, answers, strict=True):
             item = items[i]
@@ -228,6 +237,9 @@ class Cascade:
                     else f"llm: unknown vertical {vertical!r}"
                 )
                 results[i] = Classification(None, "llm", conf, why)
+                key = learn_key(item)
+                if key is not None:
+                    self._unanswered[key] = f"{why} (asked before)"
                 continue
             results[i] = Classification(vertical, "llm", conf, f"llm answer ({conf:.2f})")
             key = learn_key(item)
