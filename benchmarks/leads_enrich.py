@@ -30,11 +30,12 @@ def main() -> None:
     os.environ["REVLINE_HOME"] = str(work / "home")
     os.environ["REVLINE_OFFLINE"] = "false"
 
+    from tests.emulators.sites import serve_sites
+
     from revline.kernel.auth import ensure_tenant
     from revline.kernel.config import get_settings
     from revline.kernel.db import get_database
     from revline.leads.pipeline import LeadPipeline, RunOptions
-    from tests.emulators.sites import serve_sites
 
     with serve_sites() as sites:
         src = work / "leads.csv"

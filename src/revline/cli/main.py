@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from revline import __version__
@@ -273,7 +274,7 @@ def main() -> None:
     try:
         app()
     except RevlineError as exc:
-        err.print(f"[red]error:[/red] {exc.message}", highlight=False, soft_wrap=True)
+        err.print(f"[red]error:[/red] {escape(exc.message)}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -56,7 +57,7 @@ class RichProgress:
 
     def note(self, text: str) -> None:
         """Print a one-off message above the bars."""
-        self.console.print(f"[yellow]•[/yellow] {text}", highlight=False)
+        self.console.print(f"[yellow]•[/yellow] {escape(text)}", highlight=False)
 
     def _finish_stage(self) -> None:
         if self._task is not None and not self.live:

@@ -78,7 +78,7 @@ class LLMNotConfigured(RevlineError):
         super().__init__(
             message
             or "LLM not configured: set REVLINE_OPENAI_API_KEY (or REVLINE_LLM_BASE_URL for an "
-            "OpenAI-compatible server) or add an [llm] section to revline.toml"
+            "OpenAI-compatible server), or set openai_api_key in revline.toml"
         )
 
 
