@@ -194,3 +194,20 @@ def test_ctrl_c_marks_interrupted_and_resumes(
     resumed = revline("run", str(src), env=env, timeout=300)
     assert resumed.returncode == 0, resumed.stderr
     assert _run_state(revline_home)[0][0] == "completed"
+
+
+def test_config_show_masks_and_cache_commands(env: dict[str, str]) -> None:
+    env["REVLINE_OPENAI_API_KEY"] = "sk-live-secret"
+    shown = revline("config", "show", "--json", env=env)
+    assert shown.returncode == 0, shown.stderr
+    assert "sk-live-secret" not in shown.stdout
+    assert '"openai_api_key": "********"' in shown.stdout
+    stats = revline("cache", "stats", "--json", env=env)
+    assert stats.returncode == 0, stats.stderr
+    assert '"entries": 0' in stats.stdout
+    cleared = revline("cache", "clear", env=env)
+    assert cleared.returncode == 0
+    assert "removed 0" in cleared.stdout
+    helped = revline("--help", env=env)
+    assert "run" in helped.stdout
+    assert "leads" in helped.stdout

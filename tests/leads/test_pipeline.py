@@ -152,3 +152,23 @@ def test_no_llm_says_how_to_configure(tmp_path: Path, monkeypatch: pytest.Monkey
     summary = pipeline.execute(pipeline.prepare(RunOptions(input_path=src)))
     assert summary.layer_counts == {"none": 1}
     assert any("REVLINE_OPENAI_API_KEY" in n for n in summary.notes)
+
+
+def test_tier2_mockup_brief_through_gateway(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """MOCKUP_ENABLED defaults on for tier 2: each reachable site gets a brief from the LLM."""
+    with serve_sites() as sites, serve_llm(lambda _req: "- Faster hero\n- Add booking") as llm:
+        monkeypatch.setenv("REVLINE_LLM_BASE_URL", llm.base_url)
+        monkeypatch.setenv("REVLINE_OPENAI_API_KEY", llm.api_key)
+        get_settings.cache_clear()
+        src = _write(tmp_path / "m.csv", [{"Company": "Rich Dental", "Website": sites.url("rich")}])
+        pipeline = _pipeline()
+        classifier, mockup, _ = llm_hooks(get_settings(), pipeline.tenant_id)
+        pipeline.llm_classifier, pipeline.mockup_writer = classifier, mockup
+        pipeline.execute(pipeline.prepare(RunOptions(input_path=src, tier=2)))
+        prompts = [r["messages"][1]["content"] for r in llm.requests]
+    with get_database(get_settings()).session() as session:
+        lead = session.scalars(select(Lead)).one()
+    assert lead.enrichment["mockup"] == "- Faster hero\n- Add booking"
+    assert any('"audit"' in p for p in prompts)  # the brief is grounded in the audit numbers

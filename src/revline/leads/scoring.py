@@ -10,9 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeGuard
 
-import yaml
-
 from revline.kernel.errors import InvalidInput
+from revline.kernel.yamlfile import read_yaml
 from revline.leads.schemas import LeadResult
 
 BUNDLED_PATH = Path(__file__).resolve().parent / "data" / "scoring.yml"
@@ -200,18 +199,7 @@ class ScoringEngine:
     def load(cls, path: Path | None = None) -> ScoringEngine:
         """Load scoring rules from YAML; None loads the bundled scoring.yml."""
         p = path or BUNDLED_PATH
-        try:
-            text = Path(p).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InvalidInput(f"{p}: cannot read scoring rules: {exc}") from exc
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" at line {mark.line + 1}" if mark is not None else ""
-            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-            raise InvalidInput(f"{p}: YAML syntax error{where}: {problem}") from exc
-        return cls.from_dict(data, source=str(p))
+        return cls.from_dict(read_yaml(Path(p), "scoring rules"), source=str(p))
 
     @classmethod
     def from_dict(cls, data: Any, source: str = "<dict>") -> ScoringEngine:
