@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import re
 import zipfile
+from abc import ABC, abstractmethod
 from collections.abc import Generator, Iterator, Mapping, Sequence
 from functools import lru_cache
 from importlib import resources
@@ -115,7 +116,7 @@ def open_table(
     return _CsvReader(path, mapping)
 
 
-class TableReader:
+class TableReader(ABC):
     """Streaming view of one table: header, column mapping and rows (use as a context manager)."""
 
     path: Path
@@ -151,9 +152,26 @@ class TableReader:
         self._generators.clear()
 
     # -- subclass hooks --------------------------------------------------------------------
+    @abstractmethod
+    def _iter_all(self) -> Generator[list[str], None, None]:
+        """Every non-blank row as cell text, header included; each format reads its own way."""
+
     def _iter_cells(self) -> Generator[list[str], None, None]:
         """Data rows as lists of cell text (header excluded, fully blank rows skipped)."""
-        raise NotImplementedError
+        gen = self._iter_all()
+        try:
+            next(gen, None)  # header
+            yield from gen
+        finally:
+            gen.close()
+
+    def _peek(self) -> tuple[list[str] | None, list[str] | None]:
+        """The header row and the first data row, reading no further."""
+        gen = self._iter_all()
+        try:
+            return next(gen, None), next(gen, None)
+        finally:
+            gen.close()
 
     def _trim_extra(self, cells: list[str]) -> list[str]:
         """XLSX pads/extends rows with empty cells; CSV keeps them (they are real delimiters)."""
@@ -358,12 +376,7 @@ class _CsvReader(TableReader):
         return self.path.open("r", encoding=self.encoding, errors="replace", newline="")
 
     def _read_header(self) -> tuple[list[str], list[str] | None]:
-        gen = self._iter_all()
-        try:
-            header = next(gen, None)
-            first = next(gen, None)
-        finally:
-            gen.close()
+        header, first = self._peek()
         if header is None:
             raise UnreadableInput(f"{self.path} is empty")
         return header, first
@@ -379,14 +392,6 @@ class _CsvReader(TableReader):
                 raise UnreadableInput(
                     f"{self.path}: line {reader.line_num}: malformed CSV ({exc})"
                 ) from exc
-
-    def _iter_cells(self) -> Generator[list[str], None, None]:
-        gen = self._iter_all()
-        try:
-            next(gen, None)  # header
-            yield from gen
-        finally:
-            gen.close()
 
 
 # ---------------------------------------------------------------------------------------
@@ -448,12 +453,7 @@ class _XlsxReader(TableReader):
             self.sheet = str(self._ws.title)
             # Dimensions recorded in the file are often wrong; read the actual rows instead.
             self._ws.reset_dimensions()
-            gen = self._iter_all()
-            try:
-                header = next(gen, None)
-                first = next(gen, None)
-            finally:
-                gen.close()
+            header, first = self._peek()
             if header is None:
                 raise UnreadableInput(f"{path} is empty (sheet {self.sheet!r} has no rows)")
             while header and not header[-1].strip():
@@ -481,14 +481,6 @@ class _XlsxReader(TableReader):
                     yield cells
         except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
             raise UnreadableInput(f"{self.path}: damaged worksheet data ({exc})") from exc
-
-    def _iter_cells(self) -> Generator[list[str], None, None]:
-        gen = self._iter_all()
-        try:
-            next(gen, None)
-            yield from gen
-        finally:
-            gen.close()
 
     def _trim_extra(self, cells: list[str]) -> list[str]:
         width = self._width
