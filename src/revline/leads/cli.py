@@ -57,7 +57,7 @@ def dedupe(
     ] = None,
 ) -> None:
     """Write `record_id,cluster_id` for every input row."""
-    from revline.leads.dedupe import DedupeRecord, cluster_records
+    from revline.leads.dedupe import DedupeRecord, cluster_records, record_from_lead
     from revline.leads.importer import open_table
     from revline.leads.validate import ContactValidator
 
@@ -78,18 +78,8 @@ def dedupe(
                 raise InvalidInput(f"{input_file}: duplicate id {rid!r} in column {id_column}")
             seen.add(rid)
             contact = validator.validate(row.fields)
-            f = row.fields
-            name = f.get("contact_name") or f"{f.get('first_name', '')} {f.get('last_name', '')}"
-            key = f"{row.row_index:09d}"
             ids.append(rid)
-            records.append(
-                DedupeRecord(
-                    id=key, company=f.get("company", ""), name=name.strip(),
-                    email=contact.get("email_normalized") or "",
-                    phone=contact.get("phone_e164") or "", domain=contact.get("domain") or "",
-                    city=f.get("city", ""),
-                )
-            )
+            records.append(record_from_lead(f"{row.row_index:09d}", row.fields, contact))
     clusters = cluster_records(records)
     key_to_id = {r.id: rid for r, rid in zip(records, ids, strict=True)}
     tmp = output.with_suffix(output.suffix + ".tmp")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,6 +55,24 @@ class DedupeRecord:
     phone: str = ""
     domain: str = ""
     city: str = ""
+
+
+def record_from_lead(
+    record_id: str, fields: Mapping[str, str], contact: Mapping[str, Any]
+) -> DedupeRecord:
+    """Identity fields of one imported, validated lead (used by `run` and `leads dedupe`)."""
+    name = fields.get("contact_name") or " ".join(
+        p for p in (fields.get("first_name", ""), fields.get("last_name", "")) if p
+    )
+    return DedupeRecord(
+        id=record_id,
+        company=fields.get("company", ""),
+        name=name,
+        email=contact.get("email_normalized") or "",
+        phone=contact.get("phone_e164") or "",
+        domain=contact.get("domain") or "",
+        city=fields.get("city", ""),
+    )
 
 
 def canonical_email(email: str) -> str:

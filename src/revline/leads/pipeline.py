@@ -36,7 +36,7 @@ from revline.leads.classify import (
     LLMClassifier,
     VerticalDictionary,
 )
-from revline.leads.dedupe import DedupeRecord, cluster_records
+from revline.leads.dedupe import cluster_records, record_from_lead
 from revline.leads.enrich import Enricher, network_available
 from revline.leads.export import write_xlsx
 from revline.leads.importer import open_table
@@ -582,32 +582,17 @@ class LeadPipeline:
         del tier, options
         with self.db.session() as session:
             rows = session.execute(
-                select(
-                    Lead.id, Lead.row_index, Lead.company, Lead.fields, Lead.contact, Lead.domain
-                )
+                select(Lead.id, Lead.row_index, Lead.fields, Lead.contact)
                 .where(Lead.run_id == run_id)
                 .order_by(Lead.row_index)
             ).all()
         self.progress.stage("Dedupe", len(rows))
         records = []
         by_key: dict[str, uuid.UUID] = {}
-        for lead_id, row_index, company, fields_, contact, domain in rows:
+        for lead_id, row_index, fields_, contact in rows:
             key = f"{row_index:09d}"
             by_key[key] = lead_id
-            name = fields_.get("contact_name") or " ".join(
-                p for p in (fields_.get("first_name", ""), fields_.get("last_name", "")) if p
-            )
-            records.append(
-                DedupeRecord(
-                    id=key,
-                    company=company,
-                    name=name,
-                    email=contact.get("email_normalized") or "",
-                    phone=contact.get("phone_e164") or "",
-                    domain=domain,
-                    city=fields_.get("city", ""),
-                )
-            )
+            records.append(record_from_lead(key, fields_, contact))
         clusters = cluster_records(records)
         updates = [{"id": by_key[key], "cluster": info} for key, info in clusters.items()]
         for start in range(0, len(updates), STAGE_BATCH):
