@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from revline.kernel.db.repository import TenantRepository
-from revline.leads.models import Lead, LeadRun
+from revline.leads.models import Lead, LeadRun, LearnedRule
 
 
 class LeadRunRepository(TenantRepository[LeadRun]):
@@ -43,3 +43,25 @@ class LeadRepository(TenantRepository[Lead]):
             .group_by(Lead.stage)
         ).all()
         return {int(stage): int(count) for stage, count in rows}
+
+
+class LearnedRuleRepository(TenantRepository[LearnedRule]):
+    """Classification rules this tenant learned (mostly from LLM answers)."""
+
+    model = LearnedRule
+
+    def list_all(self) -> list[LearnedRule]:
+        """Every rule, to seed a cascade."""
+        return list(self.session.scalars(self.query()))
+
+    def upsert(self, field: str, value: str, vertical: str, source: str) -> LearnedRule:
+        """Insert the rule, or point the existing one at the new answer and count the hit."""
+        value = value[:300]
+        row = self.session.scalars(
+            self.query().where(LearnedRule.field == field, LearnedRule.value == value)
+        ).first()
+        if row is None:
+            return self.add(field=field, value=value, vertical=vertical, source=source)
+        row.vertical = vertical
+        row.hits += 1
+        return row

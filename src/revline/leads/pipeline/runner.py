@@ -8,16 +8,12 @@ The runner owns transactions (like a task wrapper); the stage logic it calls nev
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 import os
 import socket
 import ssl
 import time
 import uuid
-from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -48,79 +44,25 @@ from revline.leads.models import (
     Lead,
     LeadRun,
 )
-from revline.leads.models import LearnedRule as LearnedRuleRow
+from revline.leads.pipeline.options import (
+    HEARTBEAT_STALE_S,
+    IMPORT_BATCH,
+    STAGE_BATCH,
+    STAGES,
+    MockupWriter,
+    RunOptions,
+    classify_input,
+    file_sha256,
+    lead_result,
+    pid_alive,
+)
+from revline.leads.pipeline.summary import histogram, tally
 from revline.leads.progress import Progress, SilentProgress
 from revline.leads.report import write_report
+from revline.leads.repository import LearnedRuleRepository
 from revline.leads.schemas import LeadResult, RunSummary
 from revline.leads.scoring import ScoringEngine
 from revline.leads.validate import ContactValidator
-
-IMPORT_BATCH = 1000
-STAGE_BATCH = 1000
-HEARTBEAT_STALE_S = 120.0
-STAGES = ("import", "enrich", "classify", "dedupe", "score", "export", "done")
-
-MockupWriter = Callable[[LeadResult], str]
-
-
-@dataclass
-class RunOptions:
-    """What the user asked for; together with the file hash it identifies a resumable run."""
-
-    input_path: Path
-    output_xlsx: Path | None = None
-    tier: int = 1
-    mapping: dict[str, str] = field(default_factory=dict)
-    sheet: str | None = None
-    restart: bool = False
-
-    def resolved_output(self) -> Path:
-        """OUT.xlsx, default INPUT.enriched.xlsx next to the input."""
-        if self.output_xlsx is not None:
-            return self.output_xlsx
-        return self.input_path.with_name(self.input_path.stem + ".enriched.xlsx")
-
-    def key(self) -> str:
-        """Stable hash of the options that change results."""
-        blob = json.dumps(
-            {"tier": self.tier, "map": sorted(self.mapping.items()), "sheet": self.sheet},
-            sort_keys=True,
-        )
-        return hashlib.sha256(blob.encode()).hexdigest()[:32]
-
-
-def file_sha256(path: Path) -> str:
-    """Content hash, streamed, so renamed or touched files still resume the same run."""
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def lead_result(lead: Lead) -> LeadResult:
-    """DB row to the export/scoring shape."""
-    return LeadResult(
-        row_index=lead.row_index,
-        raw=dict(lead.raw),
-        fields=dict(lead.fields),
-        row_errors=list(lead.row_errors),
-        contact=dict(lead.contact),
-        enrichment=dict(lead.enrichment),
-        classification=dict(lead.classification),
-        score=dict(lead.score),
-        cluster=dict(lead.cluster),
-    )
 
 
 class LeadPipeline:
@@ -221,7 +163,7 @@ class LeadPipeline:
                 (utcnow() - run.heartbeat_at).total_seconds() < HEARTBEAT_STALE_S
             )
             same_host = run.owner_host == me[1]
-            if (same_host and _pid_alive(run.owner_pid)) or (not same_host and fresh):
+            if (same_host and pid_alive(run.owner_pid)) or (not same_host and fresh):
                 raise Conflict(
                     f"run {run.id} is already in progress (pid {run.owner_pid} on "
                     f"{run.owner_host}); wait for it or stop that process"
@@ -483,9 +425,7 @@ class LeadPipeline:
         with self.db.session() as session:
             learned = [
                 LearnedRule(field=r.field, value=r.value, vertical=r.vertical, source=r.source)
-                for r in session.scalars(
-                    select(LearnedRuleRow).where(LearnedRuleRow.tenant_id == self.tenant_id)
-                )
+                for r in LearnedRuleRepository(session, self.tenant_id).list_all()
             ]
             pending = self._pending(session, run_id, STAGE_ENRICHED)
             total = self._total(session, run_id)
@@ -504,7 +444,7 @@ class LeadPipeline:
         )
         self.progress.stage("Classify", total, total - pending)
         for leads in self._batches(run_id, STAGE_ENRICHED, STAGE_BATCH):
-            items = [self._classify_input(lead) for lead in leads]
+            items = [classify_input(lead) for lead in leads]
             results = cascade.classify(items)
             updates = [
                 {
@@ -539,44 +479,9 @@ class LeadPipeline:
     def _persist_rule(self, rule: LearnedRule) -> None:
         """Store each LLM answer at once, so a crash right after still keeps what was paid for."""
         with self.db.session() as session:
-            exists = session.scalars(
-                select(LearnedRuleRow).where(
-                    LearnedRuleRow.tenant_id == self.tenant_id,
-                    LearnedRuleRow.field == rule.field,
-                    LearnedRuleRow.value == rule.value[:300],
-                )
-            ).first()
-            if exists is None:
-                session.add(
-                    LearnedRuleRow(
-                        tenant_id=self.tenant_id,
-                        field=rule.field,
-                        value=rule.value[:300],
-                        vertical=rule.vertical,
-                        source=rule.source,
-                    )
-                )
-            else:
-                exists.vertical = rule.vertical
-                exists.hits += 1
-
-    @staticmethod
-    def _classify_input(lead: Lead) -> ClassifyInput:
-        enr = lead.enrichment
-        text_parts = [
-            str(enr.get("title") or ""),
-            str(enr.get("meta_description") or ""),
-            " ".join(str(h) for h in enr.get("category_hints") or []),
-            str(enr.get("text_excerpt") or "")[:1500],
-            lead.fields.get("description", ""),
-        ]
-        return ClassifyInput(
-            key=str(lead.id),
-            name=lead.company,
-            category=lead.fields.get("category", ""),
-            text=" ".join(p for p in text_parts if p),
-            domain=lead.domain,
-        )
+            LearnedRuleRepository(session, self.tenant_id).upsert(
+                rule.field, rule.value, rule.vertical, rule.source
+            )
 
     def _stage_dedupe(self, run_id: uuid.UUID, tier: int, options: dict[str, Any]) -> None:
         del tier, options
@@ -649,48 +554,7 @@ class LeadPipeline:
                 duration_s=round(run.duration_s + duration_s, 2),
                 notes=list(dict.fromkeys([*run.notes, *self._notes])),
             )
-        layers: Counter[str] = Counter()
-        tiers: Counter[str] = Counter()
-        verticals: Counter[str] = Counter()
-        statuses: Counter[str] = Counter()
-        coverage: Counter[str] = Counter()
-        clusters: set[str] = set()
-        for lead in self._iter_results(run_id):
-            summary.total += 1
-            if lead.row_errors:
-                summary.rows_with_errors += 1
-            layers[str(lead.classification.get("layer") or "none")] += 1
-            tiers[str(lead.score.get("tier") or "D")] += 1
-            if lead.classification.get("vertical"):
-                verticals[str(lead.classification["vertical"])] += 1
-            statuses[str(lead.enrichment.get("status") or "none")] += 1
-            summary.scores.append(int(lead.score.get("score") or 0))
-            c, e = lead.contact, lead.enrichment
-            for name, present in (
-                ("valid email", c.get("email_valid") is True),
-                ("valid phone", c.get("phone_valid") is True),
-                ("domain", bool(c.get("domain"))),
-                ("website reached", e.get("status") == "ok"),
-                ("page title", bool(e.get("title"))),
-                ("social links", bool(e.get("social"))),
-                ("structured data", bool(e.get("structured_types"))),
-                ("site audit", bool(e.get("audit"))),
-                ("SEO audit", bool(e.get("seo"))),
-                ("vertical", bool(lead.classification.get("vertical"))),
-            ):
-                coverage[name] += int(present)
-            cid = str(lead.cluster.get("cluster_id") or "")
-            if cid:
-                clusters.add(cid)
-            if lead.cluster and not lead.cluster.get("is_primary", True):
-                summary.duplicates += 1
-        summary.layer_counts = dict(layers)
-        summary.tier_counts = dict(tiers)
-        summary.vertical_counts = dict(verticals.most_common())
-        summary.enrichment_status_counts = dict(statuses)
-        summary.coverage = dict(coverage)
-        summary.clusters = len(clusters)
-        summary.offline = statuses.get("offline", 0) > 0
+        tally(summary, self._iter_results(run_id))
         summary.llm_calls = self.llm_calls
         return summary
 
@@ -716,14 +580,6 @@ class LeadPipeline:
             run.output_html = str(html)
             run.notes = summary.notes
             data = summary.__dict__.copy()
-            data["scores"] = _histogram(summary.scores)
+            data["scores"] = histogram(summary.scores)
             run.summary = data
         return summary
-
-
-def _histogram(scores: Sequence[int]) -> list[int]:
-    """10 bins over 0-100, the compact form kept in the DB."""
-    bins = [0] * 10
-    for s in scores:
-        bins[min(9, max(0, int(s)) // 10)] += 1
-    return bins
