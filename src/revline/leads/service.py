@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -14,7 +13,7 @@ from revline.kernel.config import Settings
 from revline.kernel.errors import Conflict, InvalidInput, PayloadTooLarge
 from revline.kernel.jobs import enqueue_after_commit
 from revline.leads.models import STAGE_SCORED, LeadRun
-from revline.leads.pipeline import RunOptions
+from revline.leads.pipeline import RunOptions, file_sha256
 from revline.leads.repository import LeadRepository, LeadRunRepository
 from revline.leads.schemas import RunOut
 
@@ -54,7 +53,7 @@ def queue_run(session: Session, principal: Principal, options: RunOptions) -> Le
     """Create a queued run and enqueue `leads.run` for after commit."""
     if options.tier not in (1, 2, 3):
         raise InvalidInput(f"tier must be 1, 2 or 3, got {options.tier}")
-    digest = hashlib.sha256(options.input_path.read_bytes()).hexdigest()
+    digest = file_sha256(options.input_path)
     run = LeadRunRepository(session, principal.tenant_id).add(
         input_path=str(options.input_path),
         input_name=options.input_path.name,
