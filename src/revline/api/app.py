@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -13,12 +14,11 @@ from revline import __version__
 from revline.kernel.config import get_settings
 from revline.kernel.db import get_database
 from revline.kernel.errors import RevlineError
+from revline.registry import ROUTER_MODULES
 
 
 def create_app() -> FastAPI:
     """Build the app; routers come from each domain's endpoints module."""
-    from revline.leads.endpoints import router as leads_router
-
     app = FastAPI(
         title="Revline API",
         version=__version__,
@@ -66,7 +66,8 @@ def create_app() -> FastAPI:
                 status_code=503, content={"status": "unavailable", "database": str(exc)[:200]}
             )
 
-    app.include_router(leads_router)
+    for module in ROUTER_MODULES:
+        app.include_router(importlib.import_module(module).router)
     return app
 
 

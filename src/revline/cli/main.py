@@ -36,9 +36,12 @@ err = Console(stderr=True)
 
 
 def _register_domains() -> None:
-    from revline.leads.cli import app as leads_app
+    import importlib
 
-    app.add_typer(leads_app, name="leads")
+    from revline.registry import CLI_MODULES
+
+    for name, module in CLI_MODULES:
+        app.add_typer(importlib.import_module(module).app, name=name)
 
 
 def _version(value: bool) -> None:

@@ -7,7 +7,22 @@ from dataclasses import dataclass, field
 
 from revline.kernel.errors import Forbidden
 
-KNOWN_SCOPES = ("*", "admin", "leads:read", "leads:write", "kb:read", "kb:write")
+KNOWN_SCOPES = (
+    "*",
+    "admin",
+    "leads:read",
+    "leads:write",
+    "kb:read",
+    "kb:write",
+    "llm:read",
+    "llm:write",
+    "experiments:read",
+    "experiments:write",
+    "ads:read",
+    "ads:write",
+    "workflows:read",
+    "workflows:write",
+)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""Ads domain: budget optimizer, attribution, CRM pipeline value and the safe change executor."""

@@ -1,0 +1,3 @@
+"""Celery tasks of the ads domain; they take IDs only."""
+
+from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Experiments domain: Thompson-sampling bandits, observations, posteriors, model registry."""

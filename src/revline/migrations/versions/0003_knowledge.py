@@ -1,0 +1,21 @@
+"""knowledge: bases, documents, chunks, patterns, winners
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-11-23 20:00:00
+"""
+
+from collections.abc import Sequence
+
+revision: str = "0003"
+down_revision: str | None = "0002"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    """Apply this revision."""
+
+
+def downgrade() -> None:
+    """Revert this revision."""

@@ -1,0 +1,1 @@
+"""Workflows domain: requirement to Dify DSL generation, strict validation and history."""

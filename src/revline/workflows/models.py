@@ -1,0 +1,3 @@
+"""SQLAlchemy tables of the workflows domain."""
+
+from __future__ import annotations
