@@ -83,6 +83,18 @@ class Settings(BaseSettings):
     max_upload_mb: int = 50
     api_keys_pepper: SecretStr = SecretStr("revline-local-pepper")
 
+    # --- LLM gateway: providers, aliases, fallback, budgets, cache (kernel.llm) ---
+
+    # --- Knowledge base: chunking, embedder, vector store, patterns, winners ---
+
+    # --- Leads dedupe: Splink engine, thresholds, clusters ---
+
+    # --- Experiments: bandits, model registry ---
+
+    # --- Ads: optimizer rules, attribution, CRM, safe executor, Meta ---
+
+    # --- Workflows: generator, validator, history ---
+
     @field_validator("home", mode="after")
     @classmethod
     def _expand_home(cls, value: Path) -> Path:
