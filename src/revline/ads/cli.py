@@ -93,6 +93,9 @@ def add(
     name: Annotated[str, typer.Option(help="Label.")] = "",
     campaign: Annotated[str, typer.Option(help="Campaign id (for per-campaign mode).")] = "",
     platform: Annotated[str, typer.Option(help="manual or meta.")] = "manual",
+    started: Annotated[str | None, typer.Option(
+        help="When it started delivering (ISO date; default now): the ignorance zone counts "
+             "days from here.")] = None,
     tenant: TenantOpt = None,
 ) -> None:
     """Register an ad (one daily budget) to optimize."""
@@ -100,10 +103,16 @@ def add(
     from revline.ads.money import normalize_currency, to_minor
     from revline.ads.schemas import AdIn
 
+    from revline.ads.adapters.base import parse_time
+
     code = normalize_currency(currency)
+    start = parse_time(started if not started or "T" in started else f"{started}T00:00:00Z")
+    if started and start is None:
+        raise InvalidInput(f"--started {started!r}: use an ISO date like 2026-01-31")
     data = AdIn.model_validate({
         "platform": platform, "account_id": account, "external_id": external_id, "name": name,
         "campaign_id": campaign, "daily_budget_minor": to_minor(budget, code), "currency": code,
+        "started_at": start,
     })
     with _session(tenant) as (session, tenant_id):
         ad = service.register_ad(session, tenant_id, data)
@@ -193,8 +202,8 @@ def _print_decisions(view: Any, as_json: bool) -> None:
         table.add_row(
             str(d.ad_id)[:8], d.mode, d.action, "-" if d.roas is None else f"{d.roas:.2f}",
             "-" if d.prob_best is None else f"{d.prob_best:.2f}",
-            str(d.current_budget_minor), "-" if d.target_budget_minor is None
-            else str(d.target_budget_minor), escape(d.reason),
+            _money(d.current_budget_minor, d.currency), _money(d.target_budget_minor, d.currency),
+            escape(d.reason),
         )
     out.print(table)
     out.print(f"changes queued: {view.summary.get('changes_queued', 0)}")
@@ -230,6 +239,9 @@ def _execute(limit: int | None) -> None:
     report = service.execute_pending(get_database(settings), settings, limit)
     outcomes = ", ".join(f"{k}: {v}" for k, v in sorted(report.outcomes.items())) or "nothing due"
     out.print(f"claimed {report.claimed}; {outcomes}")
+    if report.next_due is not None:
+        out.print(f"{report.waiting} change(s) waiting (jitter or a guard's hold); next due "
+                  f"{report.next_due:%Y-%m-%d %H:%M:%S} UTC")
 
 
 @app.command("execute")

@@ -248,6 +248,7 @@ class AdDecision(UUIDPkMixin, TenantMixin, Base):
     mode: Mapped[str] = mapped_column(String(20))
     action: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str] = mapped_column(Text, default="")
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
     spend_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     value_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     roas: Mapped[float | None] = mapped_column(Float, default=None)

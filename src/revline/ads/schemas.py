@@ -326,6 +326,7 @@ class DecisionOut(BaseModel):
     mode: str
     action: str
     reason: str
+    currency: str
     spend_minor: int
     value_minor: int
     roas: float | None

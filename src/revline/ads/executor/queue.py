@@ -2,10 +2,11 @@
 
 A change is claimable when it is pending, due (`not_before <= now`) and either unclaimed or
 its lease is stale (`claimed_at < now - lease`): a worker that died mid-change loses it to the
-next one. PostgreSQL claims a batch in one `UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP
-LOCKED)`, so concurrent workers never wait on or double-claim a row. SQLite has no row locks;
-there each row is taken by an atomic conditional `UPDATE ... WHERE id = :id AND (claimed_at IS
-NULL OR claimed_at < :stale)` and only the worker whose update hit a row owns it.
+next one. PostgreSQL claims a batch in one statement, `WITH picked AS MATERIALIZED (SELECT ...
+FOR UPDATE SKIP LOCKED) UPDATE ... FROM picked`, so concurrent workers never wait on or
+double-claim a row. SQLite has no row locks; there each row is taken by an atomic conditional
+`UPDATE ... WHERE id = :id AND (claimed_at IS NULL OR claimed_at < :stale)` and only the
+worker whose update hit a row owns it.
 
 Claiming serves every tenant (a worker is a system process); everything else is scoped to the
 claimed row's tenant. Every write after the claim checks the claim token, so a worker whose
@@ -82,12 +83,14 @@ def claim(db: Database, worker: str, limit: int, lease_s: int, now: datetime) ->
     }
     if db.is_sqlite:
         return _claim_sqlite(db, values, token, limit, now, stale)
-    candidates = (
+    # A MATERIALIZED CTE locks exactly `limit` rows once; as an IN (subquery) PostgreSQL may
+    # re-run the SKIP LOCKED subquery per outer row and claim far more than asked for.
+    picked = (
         select(T.id).where(_claimable(now, stale)).order_by(T.not_before).limit(limit)
-        .with_for_update(skip_locked=True)
+        .with_for_update(skip_locked=True).cte("picked").prefix_with("MATERIALIZED")
     )
     stmt = (
-        update(T).where(T.id.in_(candidates), _claimable(now, stale)).values(**values)
+        update(T).where(T.id == picked.c.id).values(**values)
         .returning(T.id, T.tenant_id, T.attempts)
         .execution_options(synchronize_session=False)
     )
@@ -119,6 +122,15 @@ def _claim_sqlite(
             attempts = session.scalar(select(T.attempts).where(T.id == change_id))
         won.append(Claim(change_id, tenant_id, token, int(attempts or 1)))
     return won
+
+
+def waiting(db: Database, now: datetime) -> tuple[int, datetime | None]:
+    """Pending changes not yet due (jitter or a hold) and when the next one becomes due."""
+    with db.session() as session:
+        rows = list(session.scalars(
+            select(T.not_before).where(T.status == CHANGE_PENDING, T.not_before > now)
+        ))
+    return len(rows), min(rows) if rows else None
 
 
 def _owned(claim_: Claim) -> ColumnElement[bool]:

@@ -108,16 +108,19 @@ class _Work:
 
 @dataclass
 class RunReport:
-    """What one executor pass did."""
+    """What one executor pass did, and what is still waiting (jitter or holds)."""
 
     claimed: int = 0
     outcomes: Counter[str] = field(default_factory=Counter)
     changes: list[tuple[uuid.UUID, str]] = field(default_factory=list)
+    waiting: int = 0
+    next_due: datetime | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-able summary."""
         return {"claimed": self.claimed, "outcomes": dict(self.outcomes),
-                "changes": [[str(c), o] for c, o in self.changes]}
+                "changes": [[str(c), o] for c, o in self.changes], "waiting": self.waiting,
+                "next_due": self.next_due.isoformat() if self.next_due else None}
 
 
 class ChangeExecutor:
@@ -154,6 +157,7 @@ class ChangeExecutor:
         report = RunReport(claimed=len(claims))
         if claims:
             asyncio.run(self._process_all(claims, report))
+        report.waiting, report.next_due = q.waiting(self.db, self.clock())
         return report
 
     # Internals ----------------------------------------------------------------------------
@@ -164,10 +168,11 @@ class ChangeExecutor:
                 report.outcomes[outcome] += 1
                 report.changes.append((claim_.change_id, outcome))
 
-    def _load(self, claim_: q.Claim) -> _Work | None:
+    def _load(self, claim_: q.Claim) -> tuple[_Work, bool] | None:
+        """The change's data, and whether this claim still owns it."""
         with self.db.session() as session:
             change = session.get(PendingAdChange, claim_.change_id)
-            if change is None or change.claim_token != claim_.token:
+            if change is None:
                 return None
             ad = session.get(Ad, change.ad_id)
             account = session.get(AdAccount, ad.account_id) if ad is not None else None
@@ -184,12 +189,15 @@ class ChangeExecutor:
                 throttled_until=account.throttled_until,
                 rules=ConfigRepository(session, change.tenant_id).rules(),
                 created_at=change.created_at,
-            )
+            ), change.claim_token == claim_.token
 
     async def _process(self, claim_: q.Claim, client: httpx.AsyncClient) -> str:
-        work = self._load(claim_)
-        if work is None:
+        loaded = self._load(claim_)
+        if loaded is None:
             return "lost"
+        work, owned = loaded
+        if not owned:
+            return self._lost(work, claim_)
         now = self.clock()
         if work.created_at < now - timedelta(hours=self.settings.ads_change_max_age_h):
             return self._close(claim_, work, CHANGE_EXPIRED, "expired", None,

@@ -169,6 +169,7 @@ def upgrade() -> None:
     sa.Column('mode', sa.String(length=20), nullable=False),
     sa.Column('action', sa.String(length=20), nullable=False),
     sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('currency', sa.String(length=3), nullable=False),
     sa.Column('spend_minor', sa.BigInteger(), nullable=False),
     sa.Column('value_minor', sa.BigInteger(), nullable=False),
     sa.Column('roas', sa.Float(), nullable=True),
