@@ -145,7 +145,8 @@ def _reclaim(db: Database, settings: Settings, meta: MetaEmulator) -> None:
     # The first worker died; after the lease the row is reclaimed by another.
     later = t0 + timedelta(seconds=lease + 1)
     [second] = claim(db, "rescuer", 5, lease, later)
-    assert second.change_id == change_id and second.token != first.token
+    assert second.change_id == change_id
+    assert second.token != first.token
     assert second.attempt == 2
     rescuer = ChangeExecutor(db, settings, worker="rescuer", clock=lambda: later)
     assert rescuer.process([second]).outcomes == {"applied": 1}
@@ -156,7 +157,9 @@ def _reclaim(db: Database, settings: Settings, meta: MetaEmulator) -> None:
         outcomes = sorted((h.worker or "", h.outcome) for h in session.scalars(
             select(AdChangeHistory).where(AdChangeHistory.change_id == change_id)))
         change = session.get(PendingAdChange, change_id)
-        assert change is not None and change.status == "applied" and change.attempts == 2
+        assert change is not None
+        assert change.status == "applied"
+        assert change.attempts == 2
     assert outcomes == [("dead-worker", "lease_lost"), ("rescuer", "applied")]
     assert len(meta.writes(next(iter(meta.adsets)))) == 1
 
@@ -192,5 +195,6 @@ def test_newer_decision_supersedes_unclaimed_change(
     assert report.changes == [(new, "applied")]
     with db.session() as session:
         stale = session.get(PendingAdChange, old)
-        assert stale is not None and stale.status == "superseded"
+        assert stale is not None
+        assert stale.status == "superseded"
     assert meta.adsets["777"].daily_budget == 9_000

@@ -22,12 +22,12 @@ NOON = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
 def ctx(**kw: object) -> GuardContext:
-    base: dict[str, object] = dict(
-        now=NOON, action=guards.SET_BUDGET, currency="USD", current_budget_minor=10_000,
-        requested_budget_minor=11_000, learning_status="SUCCESS", recent_budget_changes=[],
-        spend_today_minor=None, account_usage_pct=10, account_regain_minutes=0,
-        throttled_until=None,
-    )
+    base: dict[str, object] = {
+        "now": NOON, "action": guards.SET_BUDGET, "currency": "USD",
+        "current_budget_minor": 10_000, "requested_budget_minor": 11_000,
+        "learning_status": "SUCCESS", "recent_budget_changes": [], "spend_today_minor": None,
+        "account_usage_pct": 10, "account_regain_minutes": 0, "throttled_until": None,
+    }
     base.update(kw)
     return GuardContext(**base)  # type: ignore[arg-type]
 
@@ -54,7 +54,8 @@ def test_fuzzy_budgets_round_randomly_but_unbiased() -> None:
 
 def test_max_step_clamps_both_ways() -> None:
     up = guards.shape_budget(ctx(requested_budget_minor=50_000), RULES, random.Random(0))
-    assert up.kind == guards.PROCEED and up.target_budget_minor == 12_000
+    assert up.kind == guards.PROCEED
+    assert up.target_budget_minor == 12_000
     assert any("max step 20%" in n for n in up.notes)
     down = guards.shape_budget(ctx(requested_budget_minor=0), RULES, random.Random(0))
     assert down.target_budget_minor == 8_000
@@ -78,7 +79,8 @@ def test_noop_when_nothing_would_change() -> None:
 def test_meta_hourly_budget_change_limit() -> None:
     edits = [NOON - timedelta(minutes=m) for m in (5, 15, 25, 50)]
     held = guards.evaluate(ctx(recent_budget_changes=edits), RULES, random.Random(0))
-    assert held.kind == guards.HOLD and held.guard == "budget_changes_per_hour"
+    assert held.kind == guards.HOLD
+    assert held.guard == "budget_changes_per_hour"
     assert held.retry_at == NOON - timedelta(minutes=50) + timedelta(hours=1)
     three = guards.evaluate(ctx(recent_budget_changes=edits[:3]), RULES, random.Random(0))
     assert three.kind == guards.PROCEED
@@ -87,7 +89,8 @@ def test_meta_hourly_budget_change_limit() -> None:
 def test_account_rate_limit_from_usage_header() -> None:
     busy = guards.evaluate(ctx(account_usage_pct=80, account_regain_minutes=12), RULES,
                            random.Random(0))
-    assert busy.kind == guards.HOLD and busy.guard == "account_rate_limit"
+    assert busy.kind == guards.HOLD
+    assert busy.guard == "account_rate_limit"
     assert busy.retry_at == NOON + timedelta(minutes=12)
     throttled = guards.evaluate(ctx(throttled_until=NOON + timedelta(minutes=3),
                                     action=guards.PAUSE), RULES, random.Random(0))
@@ -99,7 +102,8 @@ def test_account_rate_limit_from_usage_header() -> None:
 def test_spend_velocity_blocks_increases_only() -> None:
     # At noon, $80 spent of a $100/day budget is a $160/day pace: 1.6x > 1.5x.
     fast = guards.evaluate(ctx(spend_today_minor=8_000), RULES, random.Random(0))
-    assert fast.kind == guards.HOLD and fast.guard == "spend_velocity"
+    assert fast.kind == guards.HOLD
+    assert fast.guard == "spend_velocity"
     slow = guards.evaluate(ctx(spend_today_minor=6_000), RULES, random.Random(0))
     assert slow.kind == guards.PROCEED
     cut = guards.evaluate(ctx(spend_today_minor=8_000, requested_budget_minor=9_000), RULES,
@@ -109,7 +113,8 @@ def test_spend_velocity_blocks_increases_only() -> None:
 
 def test_learning_stage_holds_budget_edits_but_not_pauses() -> None:
     held = guards.evaluate(ctx(learning_status="LEARNING"), RULES, random.Random(0))
-    assert held.kind == guards.HOLD and held.guard == "learning_stage"
+    assert held.kind == guards.HOLD
+    assert held.guard == "learning_stage"
     assert held.retry_at == NOON + timedelta(minutes=360)
     assert guards.evaluate(ctx(learning_status="LEARNING", action=guards.PAUSE), RULES,
                            random.Random(0)).kind == guards.PROCEED
@@ -156,7 +161,9 @@ def test_jittered_change_is_not_claimed_before_due(
     now = [due - timedelta(seconds=1)]
     executor = ChangeExecutor(db, s, clock=lambda: now[0], rng=random.Random(0))
     early = executor.run()
-    assert early.claimed == 0 and early.waiting == 1 and early.next_due == due
+    assert early.claimed == 0
+    assert early.waiting == 1
+    assert early.next_due == due
     now[0] = due
     assert executor.run().outcomes == {"applied": 1}
 
@@ -171,9 +178,11 @@ def test_executor_applies_with_step_and_rounding_and_audits(
     with db.session() as session:
         ad = session.get(Ad, ad_id)
         change = session.get(PendingAdChange, change_id)
-        assert ad is not None and change is not None
+        assert ad is not None
+        assert change is not None
         assert ad.daily_budget_minor == 12_000 == change.applied_budget_minor
-        assert change.status == "applied" and change.claimed_at is None
+        assert change.status == "applied"
+        assert change.claimed_at is None
     [row] = _history(db, change_id)
     assert (row.outcome, row.from_budget_minor, row.to_budget_minor) == ("applied", 10_000, 12_000)
     assert "max step 20%" in row.details["notes"][0]
@@ -209,7 +218,8 @@ def test_hourly_limit_holds_the_fifth_change_then_releases(
     assert held.guard == "budget_changes_per_hour"
     with db.session() as session:
         change = session.get(PendingAdChange, fifth)
-        assert change is not None and change.status == "pending"
+        assert change is not None
+        assert change.status == "pending"
         assert "4 budget changes in the last hour" in (change.hold_reason or "")
         retry = change.not_before
     now[0] = retry
@@ -220,7 +230,6 @@ def test_hourly_limit_holds_the_fifth_change_then_releases(
 def test_velocity_and_learning_hold_through_the_executor(
     db: Database, no_jitter: Settings, tenant_id: uuid.UUID
 ) -> None:
-    from datetime import date
 
     from revline.ads.schemas import MetricIn, MetricsIn
 
@@ -253,7 +262,8 @@ def test_account_usage_guard_through_the_executor(
     now = datetime.now(UTC) + timedelta(seconds=1)
     assert ChangeExecutor(db, no_jitter, clock=lambda: now).run().outcomes == {"held": 1}
     [row] = _history(db, change)
-    assert row.guard == "account_rate_limit" and "91%" in row.reason
+    assert row.guard == "account_rate_limit"
+    assert "91%" in row.reason
     assert row.details["retry_at"] == (now + timedelta(minutes=9)).isoformat()
 
 

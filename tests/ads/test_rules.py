@@ -70,8 +70,10 @@ def test_budget_shifts_follow_probability_to_be_best() -> None:
     by_id = {d.ad_id: d for d in decisions}
     up, down = by_id[strong.ad_id], by_id[weak.ad_id]
     assert up.action == down.action == r.SHIFT
-    assert up.prob_best is not None and up.prob_best > 0.99
-    assert up.target_budget_minor is not None and down.target_budget_minor is not None
+    assert up.prob_best is not None
+    assert up.prob_best > 0.99
+    assert up.target_budget_minor is not None
+    assert down.target_budget_minor is not None
     assert up.target_budget_minor > 10_000 > down.target_budget_minor
     # Money is moved, not created: the pair's total budget is unchanged.
     assert up.target_budget_minor + down.target_budget_minor == 20_000

@@ -158,7 +158,8 @@ def _handler(state: MetaEmulator) -> type[BaseHTTPRequestHandler]:
                     return
                 prefix = f"/{VERSION}/"
                 if not path.startswith(prefix):
-                    self._send(400, _error(2500, "Unknown path components", kind="GraphMethodException"))
+                    self._send(400, _error(2500, "Unknown path components",
+                                           kind="GraphMethodException"))
                     return
                 parts = path[len(prefix):].strip("/").split("/")
                 code, body = self._dispatch(parts, params)

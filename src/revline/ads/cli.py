@@ -100,10 +100,9 @@ def add(
 ) -> None:
     """Register an ad (one daily budget) to optimize."""
     from revline.ads import service
+    from revline.ads.adapters.base import parse_time
     from revline.ads.money import normalize_currency, to_minor
     from revline.ads.schemas import AdIn
-
-    from revline.ads.adapters.base import parse_time
 
     code = normalize_currency(currency)
     start = parse_time(started if not started or "T" in started else f"{started}T00:00:00Z")
@@ -133,7 +132,8 @@ def metrics(
     from revline.ads.schemas import MetricIn, MetricsIn
 
     try:
-        rows = list(csv.DictReader(csv_file.open(encoding="utf-8-sig", newline="")))
+        with csv_file.open(encoding="utf-8-sig", newline="") as fh:
+            rows = list(csv.DictReader(fh))
     except OSError as exc:
         raise UnreadableInput(f"{csv_file}: {exc.strerror or exc}") from exc
     if not rows or not {"ad", "day", "spend"} <= set(rows[0]):

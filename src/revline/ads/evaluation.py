@@ -98,7 +98,8 @@ def run_evaluation(
         ad, snap = by_id[decision.ad_id], snap_by_id[decision.ad_id]
         row: AdDecision = repo.add(
             evaluation_id=evaluation.id, ad_id=ad.id, mode=snap.mode, action=decision.action,
-            reason=decision.reason, currency=ad.currency, spend_minor=snap.spend_minor, value_minor=snap.value_minor,
+            reason=decision.reason, currency=ad.currency, spend_minor=snap.spend_minor,
+            value_minor=snap.value_minor,
             roas=decision.roas, prob_best=decision.prob_best,
             current_budget_minor=ad.daily_budget_minor,
             target_budget_minor=decision.target_budget_minor, created_at=now,
