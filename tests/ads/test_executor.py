@@ -11,6 +11,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -96,42 +97,42 @@ def test_concurrent_workers_on_sqlite(db: Database, meta: MetaEmulator) -> None:
     _assert_each_applied_once(db, meta, ids, _run_workers(db, settings))
 
 
-@pytest.mark.postgres
-def test_concurrent_workers_on_postgres(pg_url: str, meta: MetaEmulator) -> None:
+@pytest.fixture
+def pg_db(pg_url: str) -> Iterator[Database]:
+    """A migrated PostgreSQL database (skipped without REVLINE_TEST_PG_URL)."""
     db = Database(pg_url)
     db.migrate()
-    try:
-        settings = get_settings()
-        ids = _seed(db, settings, meta, N_CHANGES)
-        _assert_each_applied_once(db, meta, ids, _run_workers(db, settings))
-    finally:
-        db.dispose()
+    yield db
+    db.dispose()
 
 
 @pytest.mark.postgres
-def test_postgres_claim_skips_locked_rows_without_waiting(pg_url: str, meta: MetaEmulator) -> None:
-    db = Database(pg_url)
-    db.migrate()
+def test_concurrent_workers_on_postgres(pg_db: Database, meta: MetaEmulator) -> None:
+    settings = get_settings()
+    ids = _seed(pg_db, settings, meta, N_CHANGES)
+    _assert_each_applied_once(pg_db, meta, ids, _run_workers(pg_db, settings))
+
+
+@pytest.mark.postgres
+def test_postgres_claim_skips_locked_rows_without_waiting(
+    pg_db: Database, meta: MetaEmulator
+) -> None:
+    ids = _seed(pg_db, get_settings(), meta, 3)
+    blocker = pg_db.engine.connect()
+    tx = blocker.begin()
+    blocker.execute(text("SELECT id FROM pending_ad_changes WHERE id = :id FOR UPDATE"),
+                    {"id": ids[0]})
     try:
-        settings = get_settings()
-        ids = _seed(db, settings, meta, 3)
-        blocker = db.engine.connect()
-        tx = blocker.begin()
-        blocker.execute(text("SELECT id FROM pending_ad_changes WHERE id = :id FOR UPDATE"),
-                        {"id": ids[0]})
-        try:
-            started = time.monotonic()
-            claims = claim(db, "w-skip", 10, 300, datetime.now(UTC))
-            assert time.monotonic() - started < 5
-            assert sorted(c.change_id for c in claims) == sorted(ids[1:])
-        finally:
-            tx.rollback()
-            blocker.close()
-        # Released: the locked row is claimable now, and only once.
-        again = claim(db, "w-later", 10, 300, datetime.now(UTC))
-        assert [c.change_id for c in again] == [ids[0]]
+        started = time.monotonic()
+        claims = claim(pg_db, "w-skip", 10, 300, datetime.now(UTC))
+        assert time.monotonic() - started < 5
+        assert sorted(c.change_id for c in claims) == sorted(ids[1:])
     finally:
-        db.dispose()
+        tx.rollback()
+        blocker.close()
+    # Released: the locked row is claimable now, and only once.
+    again = claim(pg_db, "w-later", 10, 300, datetime.now(UTC))
+    assert [c.change_id for c in again] == [ids[0]]
 
 
 def _reclaim(db: Database, settings: Settings, meta: MetaEmulator) -> None:
@@ -169,13 +170,8 @@ def test_stale_lease_is_reclaimed_on_sqlite(db: Database, meta: MetaEmulator) ->
 
 
 @pytest.mark.postgres
-def test_stale_lease_is_reclaimed_on_postgres(pg_url: str, meta: MetaEmulator) -> None:
-    db = Database(pg_url)
-    db.migrate()
-    try:
-        _reclaim(db, get_settings(), meta)
-    finally:
-        db.dispose()
+def test_stale_lease_is_reclaimed_on_postgres(pg_db: Database, meta: MetaEmulator) -> None:
+    _reclaim(pg_db, get_settings(), meta)
 
 
 def test_newer_decision_supersedes_unclaimed_change(

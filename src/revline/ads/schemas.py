@@ -141,17 +141,22 @@ class BudgetChangeIn(BaseModel):
     reason: str = Field(default="manual change", max_length=500)
 
 
-class ClickIn(BaseModel):
-    """A click on an ad, reported by the landing page or a redirect."""
+class PersonKeys(BaseModel):
+    """Identifiers attribution can match on; email and phone are only ever stored hashed."""
 
     model_config = ConfigDict(extra="forbid")
 
-    ad_id: uuid.UUID | None = None
-    external_ad_id: str | None = Field(default=None, max_length=64)
     fbclid: str | None = Field(default=None, max_length=500)
     gclid: str | None = Field(default=None, max_length=500)
     email: str | None = Field(default=None, max_length=320)
     phone: str | None = Field(default=None, max_length=50)
+
+
+class ClickIn(PersonKeys):
+    """A click on an ad, reported by the landing page or a redirect."""
+
+    ad_id: uuid.UUID | None = None
+    external_ad_id: str | None = Field(default=None, max_length=64)
     ip: str | None = Field(default=None, max_length=64)
     user_agent: str | None = Field(default=None, max_length=1000)
     landing_url: str = Field(default="", max_length=4000)
@@ -164,10 +169,8 @@ class ClickIn(BaseModel):
         return self
 
 
-class ConversionIn(BaseModel):
+class ConversionIn(PersonKeys):
     """A conversion to attribute; external_id makes it idempotent (a repeat is a 409)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     external_id: str = Field(min_length=1, max_length=200)
     occurred_at: datetime | None = None
@@ -176,10 +179,6 @@ class ConversionIn(BaseModel):
     click_id: str | None = Field(
         default=None, max_length=500, description="Revline click id, fbclid or gclid"
     )
-    fbclid: str | None = Field(default=None, max_length=500)
-    gclid: str | None = Field(default=None, max_length=500)
-    email: str | None = Field(default=None, max_length=320)
-    phone: str | None = Field(default=None, max_length=50)
     ip: str | None = Field(default=None, max_length=64)
     user_agent: str | None = Field(default=None, max_length=1000)
 
@@ -206,10 +205,8 @@ class PipelineIn(BaseModel):
     stages: list[StageIn] = Field(min_length=1, max_length=200)
 
 
-class DealIn(BaseModel):
+class DealIn(PersonKeys):
     """One CRM deal; `amount` is a decimal in major units, as CRMs export it."""
-
-    model_config = ConfigDict(extra="forbid")
 
     deal_id: str = Field(min_length=1, max_length=100)
     name: str = Field(default="", max_length=300)
@@ -219,10 +216,6 @@ class DealIn(BaseModel):
     currency: str | None = None
     created_at: datetime | None = None
     click_id: str | None = Field(default=None, max_length=500)
-    fbclid: str | None = Field(default=None, max_length=500)
-    gclid: str | None = Field(default=None, max_length=500)
-    email: str | None = Field(default=None, max_length=320)
-    phone: str | None = Field(default=None, max_length=50)
 
 
 class CrmIngestIn(BaseModel):
