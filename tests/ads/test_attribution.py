@@ -67,6 +67,12 @@ def test_layer2_hashed_email_and_phone(db: Database, tenant_id: uuid.UUID,
         ("hashed_identity", a, 0.95)
     assert convert(db, tenant_id, T0 + timedelta(days=2), phone="+1 415 555 0134") == \
         ("hashed_identity", b, 0.9)
+    # CRM clocks are coarse: a click stamped a minute "after" the conversion still matches,
+    # one ten minutes after does not.
+    assert convert(db, tenant_id, T0 - timedelta(minutes=1), email="patsmith@gmail.com")[0] == \
+        "hashed_identity"
+    assert convert(db, tenant_id, T0 - timedelta(minutes=10), email="patsmith@gmail.com")[0] \
+        is None
     # Outside the 28-day lookback the identity no longer counts.
     assert convert(db, tenant_id, T0 + timedelta(days=40), email="patsmith@gmail.com")[0] is None
     # Only hashes are stored.

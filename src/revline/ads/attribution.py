@@ -32,6 +32,9 @@ PHONE_CONFIDENCE = 0.9
 BOTH_CONFIDENCE = 0.98
 IP_BOOST = 4.0
 UA_BOOST = 2.0
+# Clicks are stamped by our clock, CRM records by theirs (often to the second): a click up to
+# this much "after" an identity-matched conversion is still taken as before it.
+CLOCK_SKEW = timedelta(minutes=2)
 
 
 @dataclass(frozen=True)
@@ -81,7 +84,7 @@ def match_identity(keys: ConversionKeys, clicks: list[Click], lookback: timedelt
     start = keys.occurred_at - lookback
     candidates: list[tuple[Click, float, str]] = []
     for click in clicks:
-        if not start <= click.occurred_at <= keys.occurred_at:
+        if not start <= click.occurred_at <= keys.occurred_at + CLOCK_SKEW:
             continue
         email = bool(keys.email_sha256) and click.email_sha256 == keys.email_sha256
         phone = bool(keys.phone_sha256) and click.phone_sha256 == keys.phone_sha256

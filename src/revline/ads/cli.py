@@ -58,6 +58,13 @@ def _ad_id(session: Session, tenant_id: uuid.UUID, ref: str) -> uuid.UUID:
         return ads.by_any_external(ref).id
 
 
+def _ad_names(session: Session, tenant_id: uuid.UUID) -> dict[uuid.UUID, str]:
+    """Platform ids by ad id, so tables show what the user knows the ad as."""
+    from revline.ads.repository import AdRepository
+
+    return {a.id: a.external_id for a in AdRepository(session, tenant_id).all()}
+
+
 def _print_json(data: Any) -> None:
     out.print_json(json.dumps(data, default=str))
 
@@ -187,12 +194,13 @@ def evaluate(
         row = service.create_evaluation(session, tenant_id, "cli")
         service.run_evaluation(session, get_settings(), tenant_id, row.id, execute_after=False)
         view = service.evaluation_out(session, tenant_id, row)
-    _print_decisions(view, as_json)
+        names = _ad_names(session, tenant_id)
+    _print_decisions(view, names, as_json)
     if execute:
         _execute(None)
 
 
-def _print_decisions(view: Any, as_json: bool) -> None:
+def _print_decisions(view: Any, names: dict[uuid.UUID, str], as_json: bool) -> None:
     if as_json:
         _print_json(view.model_dump())
         return
@@ -200,7 +208,8 @@ def _print_decisions(view: Any, as_json: bool) -> None:
                   title=f"Evaluation {str(view.id)[:8]} ({view.status})")
     for d in view.decisions:
         table.add_row(
-            str(d.ad_id)[:8], d.mode, d.action, "-" if d.roas is None else f"{d.roas:.2f}",
+            escape(names.get(d.ad_id, str(d.ad_id)[:8])), d.mode, d.action,
+            "-" if d.roas is None else f"{d.roas:.2f}",
             "-" if d.prob_best is None else f"{d.prob_best:.2f}",
             _money(d.current_budget_minor, d.currency), _money(d.target_budget_minor, d.currency),
             escape(d.reason),
@@ -227,7 +236,8 @@ def decisions(
                 out.print("no evaluation has run yet: `revline ads evaluate`")
                 return
             view = found
-    _print_decisions(view, as_json)
+        names = _ad_names(session, tenant_id)
+    _print_decisions(view, names, as_json)
 
 
 def _execute(limit: int | None) -> None:
@@ -287,9 +297,11 @@ def changes(
 
     with _session(tenant) as (session, tenant_id):
         rows = service.list_changes(session, tenant_id, status_, limit)
-    table = Table("change", "ad", "action", "requested", "status", "attempts", "due", "note")
+        names = _ad_names(session, tenant_id)
+    table = Table("change", "ad", "action", "requested (minor)", "status", "attempts", "due",
+                  "note")
     for c in rows:
-        table.add_row(str(c.id)[:8], str(c.ad_id)[:8], c.action,
+        table.add_row(str(c.id)[:8], escape(names.get(c.ad_id, str(c.ad_id)[:8])), c.action,
                       "-" if c.requested_budget_minor is None else str(c.requested_budget_minor),
                       c.status, str(c.attempts), f"{c.not_before:%m-%d %H:%M:%S}",
                       escape(c.hold_reason or c.outcome or ""))
@@ -309,12 +321,15 @@ def history(
     with _session(tenant) as (session, tenant_id):
         ad_id = _ad_id(session, tenant_id, ad) if ad else None
         rows = service.list_history(session, tenant_id, ad_id, limit)
+        names = _ad_names(session, tenant_id)
     if as_json:
         _print_json([r.model_dump() for r in rows])
         return
-    table = Table("when", "ad", "action", "outcome", "guard", "from", "to", "reason")
+    table = Table("when (UTC)", "ad", "action", "outcome", "guard", "from (minor)", "to (minor)",
+                  "reason")
     for h in rows:
-        table.add_row(f"{h.created_at:%m-%d %H:%M:%S}", str(h.ad_id)[:8], h.action, h.outcome,
+        table.add_row(f"{h.created_at:%m-%d %H:%M:%S}", escape(names.get(h.ad_id, "?")),
+                      h.action, h.outcome,
                       h.guard or "", "-" if h.from_budget_minor is None else
                       str(h.from_budget_minor), "-" if h.to_budget_minor is None else
                       str(h.to_budget_minor), escape(h.reason))
@@ -362,10 +377,11 @@ def crm_sync(tenant: TenantOpt = None) -> None:
     settings = get_settings()
     with _session(tenant or settings.ads_tenant) as (session, tenant_id):
         summary = service.sync_hubspot(session, settings, tenant_id)
+        currency = service.get_rules(session, tenant_id).currency
     pipe = summary["pipeline"]
     out.print(f"{summary['deals']} deals ({summary['created']} new), {summary['stages']} stages; "
-              f"{pipe['deals']} attributed deals worth {pipe['value_minor']} (minor units) "
-              f"across {pipe['ads']} ads")
+              f"{pipe['deals']} attributed deals worth {_money(pipe['value_minor'], currency)} "
+              f"of pipeline value across {pipe['ads']} ads")
 
 
 @app.command("ingest-crm")

@@ -83,7 +83,7 @@ def attribute(
     lookback = timedelta(days=rules.attribution_lookback_days)
     if keys.email_sha256 or keys.phone_sha256:
         found = clicks.by_identity(keys.email_sha256, keys.phone_sha256,
-                                   ids.occurred_at - lookback, ids.occurred_at)
+                                   ids.occurred_at - lookback, ids.occurred_at + attr.CLOCK_SKEW)
         match = attr.match_identity(keys, [_as_click(r) for r in found], lookback)
         if match is not None:
             return match, hashed

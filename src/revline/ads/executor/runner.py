@@ -104,6 +104,7 @@ class _Work:
     throttled_until: datetime | None
     rules: AdsRules
     created_at: datetime
+    reason: str
 
 
 @dataclass
@@ -188,7 +189,7 @@ class ChangeExecutor:
                 regain_minutes=int(account.usage.get("regain_minutes") or 0),
                 throttled_until=account.throttled_until,
                 rules=ConfigRepository(session, change.tenant_id).rules(),
-                created_at=change.created_at,
+                created_at=change.created_at, reason=change.reason,
             ), change.claim_token == claim_.token
 
     async def _process(self, claim_: q.Claim, client: httpx.AsyncClient) -> str:
@@ -371,15 +372,14 @@ class ChangeExecutor:
         now = self.clock()
         target = verdict.target_budget_minor if work.action == guards.SET_BUDGET else None
         with self.db.session() as session:
-            finished = q.finish(session, claim_, CHANGE_APPLIED, verdict.reason or "applied", now,
-                                target)
+            finished = q.finish(session, claim_, CHANGE_APPLIED, "applied", now, target)
             ad = session.get(Ad, work.ad_id)
             if ad is not None:
                 if target is not None:
                     ad.daily_budget_minor = target
                 else:
                     ad.status = "paused"
-            reason = verdict.reason or work.action
+            reason = work.reason or work.action
             if not finished:
                 # The platform already took the change; say so, since a new owner may repeat it.
                 reason = f"{reason} (applied after this worker's lease was taken over)"
