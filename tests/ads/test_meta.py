@@ -190,6 +190,40 @@ def test_velocity_uses_todays_insights(
         assert session.scalars(select(AdChangeHistory)).one().guard == "spend_velocity"
 
 
+def test_transient_errors_retry_then_give_up(
+    db: Database, meta: MetaEmulator, tenant_id: uuid.UUID, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REVLINE_ADS_CHANGE_MAX_ATTEMPTS", "2")
+    get_settings.cache_clear()
+    meta.add_adset("91", daily_budget=10_000)
+    ad = _synced(db, meta, tenant_id)["91"]
+    change = _queue(db, tenant_id, ad.id, 11_000)
+    for _ in range(2):
+        meta.fail_next(2, message="An unexpected error has occurred.", status=500)
+    now = datetime.now(UTC) + timedelta(seconds=1)
+    executor = ChangeExecutor(db, get_settings(), clock=lambda: now)
+    assert executor.run().outcomes == {"failed": 1}
+    with db.session() as session:
+        row = session.get(PendingAdChange, change)
+        assert row is not None
+        assert (row.status, row.not_before) == ("pending", now + timedelta(minutes=2))
+    now += timedelta(minutes=3)
+    assert executor.run().outcomes == {"failed": 1}
+    with db.session() as session:
+        row = session.get(PendingAdChange, change)
+        assert row is not None
+        assert row.status == "failed"
+        assert "unexpected error" in (row.outcome or "")
+    # A request Meta calls invalid is not retried at all.
+    meta.add_adset("92", daily_budget=10_000)
+    ad2 = _synced(db, meta, tenant_id)["92"]
+    _queue(db, tenant_id, ad2.id, 11_000)
+    meta.fail_next(100, message="(#100) Invalid parameter")
+    assert ChangeExecutor(db, get_settings(), clock=lambda: now).run().outcomes == \
+        {"failed": 1}
+    assert meta.writes("92") == []
+
+
 def test_adapter_errors(meta: MetaEmulator) -> None:
     meta.add_adset("81", daily_budget=10_000)
     with pytest.raises(PlatformError, match="access token is invalid") as bad:

@@ -88,10 +88,11 @@ class MetaEmulator:
         return row
 
     def fail_next(self, code: int, *, subcode: int | None = None, regain: int = 0,
-                  message: str = "There have been too many calls to this ad-account.") -> None:
-        """Make the next call return a Graph error (rate-limit codes also raise the usage)."""
+                  message: str = "There have been too many calls to this ad-account.",
+                  status: int = 400) -> None:
+        """Make the next call return a Graph error (a regain time also maxes the usage)."""
         self.failures.append({"code": code, "subcode": subcode, "regain": regain,
-                              "message": message})
+                              "message": message, "status": status})
 
     def writes(self, adset_id: str) -> list[dict[str, str]]:
         """POST bodies received for an ad set."""
@@ -154,7 +155,8 @@ def _handler(state: MetaEmulator) -> type[BaseHTTPRequestHandler]:
                     state.regain_minutes = fail["regain"]
                     if fail["regain"]:
                         state.usage_pct = 100
-                    self._send(400, _error(fail["code"], fail["message"], fail["subcode"]))
+                    self._send(fail["status"], _error(fail["code"], fail["message"],
+                                                      fail["subcode"]))
                     return
                 prefix = f"/{VERSION}/"
                 if not path.startswith(prefix):

@@ -351,6 +351,13 @@ class HistoryRepository(TenantRepository[AdChangeHistory]):
             stmt = stmt.where(AdChangeHistory.ad_id == ad_id)
         return list(self.session.scalars(stmt))
 
+    def failures(self, change_id: uuid.UUID) -> int:
+        """Failed attempts of one change so far."""
+        return int(self.session.scalar(select(func.count()).where(
+            AdChangeHistory.tenant_id == self.tenant_id, AdChangeHistory.change_id == change_id,
+            AdChangeHistory.outcome == "failed",
+        )) or 0)
+
     def applied_budget_changes(self, ad_id: uuid.UUID, since: datetime) -> list[datetime]:
         """When the ad's budget was actually changed since a time (Meta's hourly limit)."""
         return list(self.session.scalars(select(AdChangeHistory.created_at).where(

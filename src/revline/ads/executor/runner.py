@@ -340,6 +340,10 @@ class ChangeExecutor:
                          details={"notes": notes or []})
         return outcome
 
+    def _failures(self, work: _Work) -> int:
+        with self.db.session() as session:
+            return HistoryRepository(session, work.tenant_id).failures(work.change_id)
+
     def _platform_error(
         self, claim_: q.Claim, work: _Work, exc: PlatformError, stage: str, *,
         from_budget: int | None = None, to_budget: int | None = None,
@@ -352,8 +356,10 @@ class ChangeExecutor:
             wait = max(timedelta(minutes=regain), guards.ACCOUNT_BACKOFF)
             self._refresh(work, None, exc.usage, now, throttle_for=wait)
             outcome, retry_at = "rate_limited", now + wait
-        elif exc.retryable and claim_.attempt < self.settings.ads_change_max_attempts:
-            outcome, retry_at = "failed", now + timedelta(minutes=2 ** claim_.attempt)
+        elif exc.retryable and (failures := self._failures(work) + 1) < \
+                self.settings.ads_change_max_attempts:
+            # Holds are not failures: only failed attempts count toward giving up.
+            outcome, retry_at = "failed", now + timedelta(minutes=2 ** failures)
         else:
             return self._close(claim_, work, CHANGE_FAILED, "failed", None, exc.message,
                                from_budget=from_budget)
