@@ -92,6 +92,24 @@ class Settings(BaseSettings):
     # --- Experiments: bandits, model registry ---
 
     # --- Ads: optimizer rules, attribution, CRM, safe executor, Meta ---
+    # Tenant whose ad account and CRM the Meta/HubSpot credentials below belong to
+    # (default: default_tenant). Per-tenant decision rules live in the database.
+    ads_tenant: str | None = None
+    ads_executor_lease_s: int = Field(default=300, ge=5)
+    ads_executor_batch: int = Field(default=20, ge=1, le=500)
+    ads_jitter_max_s: int = Field(default=120, ge=0)
+    ads_change_max_age_h: int = Field(default=24, ge=1)
+    ads_change_max_attempts: int = Field(default=5, ge=1)
+    meta_access_token: SecretStr | None = None
+    meta_base_url: str = "https://graph.facebook.com"
+    meta_api_version: str = "v21.0"
+    meta_ad_account_id: str | None = None
+    hubspot_access_token: SecretStr | None = None
+    hubspot_client_secret: SecretStr | None = None
+    hubspot_base_url: str = "https://api.hubapi.com"
+    hubspot_webhook_url: str | None = None
+    hubspot_click_id_property: str = "revline_click_id"
+    hubspot_webhook_max_age_s: int = Field(default=300, ge=1)
 
     # --- Workflows: generator, validator, history ---
 

@@ -1,0 +1,1 @@
+"""Clients for external APIs, one file per vendor: Meta Marketing API and HubSpot CRM."""
