@@ -290,7 +290,9 @@ def posterior_mean_std(stats: ArmStats, policy: Policy) -> tuple[FloatArray, Flo
         return alpha / total, np.sqrt(alpha * beta / (total * total * (total + 1.0)))
     post = gaussian_posterior(stats, policy)
     # Marginal of mu is Student-t with 2a dof; its variance exists once a > 1.
-    var = np.where(post.shape > 1.0, post.scale / ((post.shape - 1.0) * post.kappa), np.inf)
+    excess = post.shape - 1.0
+    safe = np.where(excess > 0, excess, 1.0)
+    var = np.where(excess > 0, post.scale / (safe * post.kappa), np.inf)
     return post.mean, np.sqrt(var)
 
 
@@ -388,30 +390,23 @@ class Decisions:
     """Arms chosen for a batch of requests, plus what the policy intended (for SRM)."""
 
     arms: IntArray
-    intended: FloatArray  # expected decisions per arm (burn-in exact, sampling part estimated)
+    intended: FloatArray  # expected decisions per arm: burn-in counts + n x probabilities
     burn_in: int = 0  # how many of the decisions were burn-in
     probabilities: FloatArray = field(default_factory=lambda: np.zeros(0))
 
 
-def _split(
-    stats: ArmStats,
-    policy: Policy,
-    n: int,
-    rng: np.random.Generator,
-    counts: npt.ArrayLike | None,
-) -> tuple[IntArray, IntArray]:
-    """(burn-in decisions, sampled decisions) for n requests."""
+def _forced(stats: ArmStats, policy: Policy, n: int, counts: npt.ArrayLike | None) -> IntArray:
+    """The burn-in share of n requests (validated inputs)."""
     if n < 0:
         raise BanditError("n must be >= 0")
     if stats.k == 0:
         raise BanditError("the experiment has no arms")
-    forced = np.zeros(0, dtype=np.int64)
-    if policy.burn_in and counts is not None:
-        c = np.asarray(counts, dtype=np.int64)
-        if c.shape != (stats.k,):
-            raise BanditError("counts must have one value per arm")
-        forced = _burn_in(c, policy.burn_in, n)
-    return forced, _thompson(stats, policy, n - forced.size, rng)
+    if not policy.burn_in or counts is None:
+        return np.zeros(0, dtype=np.int64)
+    c = np.asarray(counts, dtype=np.int64)
+    if c.shape != (stats.k,):
+        raise BanditError("counts must have one value per arm")
+    return _burn_in(c, policy.burn_in, n)
 
 
 def choose(
@@ -425,7 +420,8 @@ def choose(
 
     `counts` are the decisions each arm has had so far; burn-in needs them.
     """
-    forced, sampled = _split(stats, policy, n, rng, counts)
+    forced = _forced(stats, policy, n, counts)
+    sampled = _thompson(stats, policy, n - forced.size, rng)
     if forced.size == 0:
         return sampled
     out = np.concatenate([forced, sampled])
@@ -453,12 +449,20 @@ def decide(
     counts: npt.ArrayLike | None = None,
     draws: int = 10_000,
 ) -> Decisions:
-    """`choose` plus the intended allocation of the batch, which SRM checks compare against."""
+    """Arms for n requests plus the allocation they were drawn from (what SRM checks against).
+
+    Burn-in decisions come first; the rest are drawn i.i.d. from the policy's allocation,
+    estimated once per call from `draws` simulated decisions. The intended allocation is then
+    exactly the distribution the decisions came from, so SRM tests carry no estimation noise,
+    whatever the batch size. (`choose` is the same policy with one fresh draw per request.)
+    """
     k = stats.k
-    forced, sampled = _split(stats, policy, n, rng, counts)
-    probs = allocation(stats, policy, rng, draws) if sampled.size else np.zeros(k)
-    intended = np.bincount(forced, minlength=k).astype(np.float64) + sampled.size * probs
-    arms = np.concatenate([forced, sampled])
+    forced = _forced(stats, policy, n, counts)
+    rest = n - forced.size
+    probs = allocation(stats, policy, rng, draws) if rest else np.zeros(k)
+    sampled = rng.choice(k, size=rest, p=probs / probs.sum()) if rest else forced[:0]
+    intended = np.bincount(forced, minlength=k).astype(np.float64) + rest * probs
+    arms = np.concatenate([forced, sampled.astype(np.int64)])
     if forced.size:
         rng.shuffle(arms)
     return Decisions(arms=arms, intended=intended, burn_in=int(forced.size), probabilities=probs)

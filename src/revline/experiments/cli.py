@@ -340,6 +340,13 @@ def simulate(
 
     try:
         segments = [[float(x) for x in m.split(",")] for m in means]
+    except ValueError:
+        raise InvalidInput(
+            f"--means {' '.join(means)!r}: use comma-separated rates, e.g. --means .3,.5,.9"
+        ) from None
+    if seeds < 1 or batch < 1:
+        raise InvalidInput("--seeds and --batch must be >= 1")
+    try:
         table_means = piecewise_means(segments, horizon)
         policy = Policy(
             half_life=half_life,
@@ -351,7 +358,9 @@ def simulate(
     regrets = [run_policy(table_means, policy, seed, batch) for seed in range(seeds)]
     mean = sum(regrets) / len(regrets)
     se = (sum((r - mean) ** 2 for r in regrets) / max(len(regrets) - 1, 1) / len(regrets)) ** 0.5
+    defaults = vars(Policy())
+    changed = {k: v for k, v in vars(policy).items() if v != defaults[k]}
     out.print(
         f"regret over {horizon} decisions, {seeds} seeds: {mean:.1f} ± {se:.1f} "
-        f"(policy {escape(json.dumps({k: v for k, v in vars(policy).items() if v}))})"
+        f"(policy {escape(json.dumps(changed))})"
     )

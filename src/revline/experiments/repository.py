@@ -56,9 +56,11 @@ class ArmRepository(TenantRepository[Arm]):
 
     model = Arm
 
-    def for_experiment(self, experiment_id: uuid.UUID) -> list[Arm]:
-        """Arms in creation order (their index in the bandit's arrays)."""
+    def for_experiment(self, experiment_id: uuid.UUID, fresh: bool = False) -> list[Arm]:
+        """Arms in creation order (their index in the bandit's arrays); `fresh` re-reads rows."""
         stmt = self.query().where(Arm.experiment_id == experiment_id).order_by(Arm.position)
+        if fresh:
+            stmt = stmt.execution_options(populate_existing=True)
         return list(self.session.scalars(stmt))
 
     def add_decisions(self, counts: dict[uuid.UUID, int]) -> None:

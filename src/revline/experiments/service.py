@@ -334,9 +334,11 @@ def update_posteriors(
     Locks the experiment first, so concurrent updates serialize and none is applied twice.
     """
     exp_repo = ExperimentRepository(session, tenant_id)
+    version = exp_repo.lock(experiment_id)
+    # Read everything after taking the lock, so a concurrent update's result is not overwritten.
     experiment = exp_repo.get(experiment_id)
-    version = exp_repo.lock(experiment.id)
-    arms = ArmRepository(session, tenant_id).for_experiment(experiment.id)
+    session.refresh(experiment)
+    arms = ArmRepository(session, tenant_id).for_experiment(experiment.id, fresh=True)
     index = {arm.id: i for i, arm in enumerate(arms)}
     policy = policy_of(experiment)
     stats = stats_of(arms)
