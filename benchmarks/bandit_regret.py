@@ -21,6 +21,11 @@ stationary runs use no decay; the piecewise run uses the README's recommended ha
 shifting traffic, 100 conversions. Both use the default explore_share = 1/K (epsilon-exploring
 TS); the `*_classic_ts_ratio` keys show classic TS (explore_share=1) too, and `*_p90` keys show
 the upper tail, where epsilon-exploring TS is wider than classic TS.
+
+Why the half-life is counted in evidence: `decay_unit` runs problem 1 as given and with every rate
+divided by 10 (T=50,000), with our half-life of 100 conversions and with the best pull-based one
+on the original rates (200 pulls, i.e. gamma = 0.9965, best of 100/200/400/1000). The pull-based
+memory is tuned to one conversion rate; when rates drop it holds too few conversions.
 Last line: one JSON object with the figures.
 """
 
@@ -91,6 +96,24 @@ def setting(
     return result
 
 
+def decay_unit(seeds: int, batch: int) -> dict[str, Any]:
+    """Evidence half-life vs a tuned pull half-life, at the original and at 1/10 the rates."""
+    by_evidence = bandit.Policy(half_life=NONSTATIONARY_HALF_LIFE)
+    by_pulls = bandit.Policy(half_life=200.0, evidence="trials")
+    result: dict[str, Any] = {"setting": "decay_unit"}
+    for label, scale, horizon in (("rates_x1", 1.0, 10_000), ("rates_x0.1", 0.1, 50_000)):
+        means = piecewise_means(np.asarray(PIECEWISE_1) * scale, horizon)
+        evidence = summarize([run_policy(means, by_evidence, s, batch) for s in range(seeds)])
+        pulls = summarize([run_policy(means, by_pulls, s, batch) for s in range(seeds)])
+        result[label] = {
+            "evidence_100_conversions": evidence,
+            "pulls_200": pulls,
+            "pull_over_evidence": round(pulls["mean"] / evidence["mean"], 3),
+        }
+    print(json.dumps(result))
+    return result
+
+
 def decisions_per_second(n: int = 1_000_000, k: int = 10) -> tuple[float, float]:
     """Batched decision throughput: ours (one choose call) and mabwiser (one predict call)."""
     rng = np.random.default_rng(0)
@@ -122,13 +145,28 @@ def main() -> None:
     args = parser.parse_args()
     started = time.perf_counter()
     stationary = bandit.Policy()
-    eps01 = setting("stationary_eps0.1", piecewise_means([stationary_means(10, 0.5, 0.1)], 20_000),
-                    stationary, args.seeds, args.batch)
-    eps002 = setting("stationary_eps0.02",
-                     piecewise_means([stationary_means(10, 0.5, 0.02)], 20_000),
-                     stationary, args.seeds, args.batch)
-    piecewise = setting("piecewise1", piecewise_means(PIECEWISE_1, 10_000),
-                        bandit.Policy(half_life=NONSTATIONARY_HALF_LIFE), args.seeds, args.batch)
+    eps01 = setting(
+        "stationary_eps0.1",
+        piecewise_means([stationary_means(10, 0.5, 0.1)], 20_000),
+        stationary,
+        args.seeds,
+        args.batch,
+    )
+    eps002 = setting(
+        "stationary_eps0.02",
+        piecewise_means([stationary_means(10, 0.5, 0.02)], 20_000),
+        stationary,
+        args.seeds,
+        args.batch,
+    )
+    piecewise = setting(
+        "piecewise1",
+        piecewise_means(PIECEWISE_1, 10_000),
+        bandit.Policy(half_life=NONSTATIONARY_HALF_LIFE),
+        args.seeds,
+        args.batch,
+    )
+    decay = decay_unit(args.seeds, args.batch)
     ours, theirs = decisions_per_second()
     summary: dict[str, Any] = {
         "stationary_eps0.1_ratio": eps01["ratio"],
@@ -139,6 +177,8 @@ def main() -> None:
         "stationary_eps0.02_classic_ts_ratio": eps002["classic_ts_ratio"],
         "piecewise1_classic_ts_ratio": piecewise["classic_ts_ratio"],
         "mabwiser_decisions_per_s": round(theirs),
+        "pull_half_life_regret_ratio_rates_x1": decay["rates_x1"]["pull_over_evidence"],
+        "pull_half_life_regret_ratio_rates_x0.1": decay["rates_x0.1"]["pull_over_evidence"],
         "seeds": args.seeds,
         "batch": args.batch,
         "seconds": round(time.perf_counter() - started, 1),
@@ -148,7 +188,7 @@ def main() -> None:
         for name in ("revline", "mabwiser"):
             summary[f"{label}_{name}_regret"] = f"{res[name]['mean']} ± {res[name]['se']}"
             summary[f"{label}_{name}_p90"] = res[name]["p90"]
-    print(json.dumps(summary))
+    print(json.dumps(summary, ensure_ascii=False))
 
 
 if __name__ == "__main__":

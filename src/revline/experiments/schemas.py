@@ -82,6 +82,7 @@ class ArmOut(BaseModel):
     alpha: float | None = None
     beta: float | None = None
     observed_mean: float | None = None  # undecayed mean reward (weighted)
+    prob_best: float | None = None  # filled by the posteriors view
 
 
 class ExperimentOut(BaseModel):
@@ -159,19 +160,6 @@ class ObserveOut(BaseModel):
     pending_observations: int
 
 
-class ArmPosterior(BaseModel):
-    """One arm's posterior and its probability to be best."""
-
-    name: str
-    mean: float
-    std: float | None  # null while the posterior sd does not exist (Gaussian, no data)
-    alpha: float | None = None
-    beta: float | None = None
-    prob_best: float
-    decisions: int
-    observations: int
-
-
 class PosteriorsOut(BaseModel):
     """All arms' posteriors at one posterior version."""
 
@@ -182,7 +170,7 @@ class PosteriorsOut(BaseModel):
     evidence_total: float
     pending_observations: int
     draws: int
-    arms: list[ArmPosterior]
+    arms: list[ArmOut]
 
 
 class SRMPeriod(BaseModel):

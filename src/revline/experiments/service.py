@@ -26,7 +26,6 @@ from revline.experiments.repository import (
 from revline.experiments.schemas import (
     ArmIn,
     ArmOut,
-    ArmPosterior,
     BatchDecisionOut,
     DecisionOut,
     ExperimentCreate,
@@ -126,11 +125,6 @@ def list_experiments(
 def experiment_out(session: Session, tenant_id: uuid.UUID, experiment: Experiment) -> ExperimentOut:
     """API view of an experiment with each arm's counters and posterior summary."""
     arms = ArmRepository(session, tenant_id).for_experiment(experiment.id)
-    policy = policy_of(experiment)
-    stats = stats_of(arms)
-    mean, std = bandit.posterior_mean_std(stats, policy)
-    is_beta = policy.reward == "bernoulli"
-    alpha, beta = bandit.beta_params(stats, policy)
     return ExperimentOut(
         id=str(experiment.id),
         name=experiment.name,
@@ -143,22 +137,35 @@ def experiment_out(session: Session, tenant_id: uuid.UUID, experiment: Experimen
         posteriors_updated_at=experiment.posteriors_updated_at,
         pending_observations=ObservationRepository(session, tenant_id).pending_count(experiment.id),
         created_at=experiment.created_at,
-        arms=[
-            ArmOut(
-                id=str(arm.id),
-                name=arm.name,
-                payload=arm.payload,
-                decisions=arm.decisions,
-                observations=arm.observations,
-                mean=float(mean[i]),
-                std=_finite(float(std[i])),
-                alpha=float(alpha[i]) if is_beta else None,
-                beta=float(beta[i]) if is_beta else None,
-                observed_mean=arm.reward_sum / arm.weight_sum if arm.weight_sum else None,
-            )
-            for i, arm in enumerate(arms)
-        ],
+        arms=arm_views(experiment, arms),
     )
+
+
+def arm_views(
+    experiment: Experiment, arms: list[Arm], prob_best: bandit.FloatArray | None = None
+) -> list[ArmOut]:
+    """Counters and posterior summary (alpha/beta for Bernoulli) of each arm."""
+    policy = policy_of(experiment)
+    stats = stats_of(arms)
+    mean, std = bandit.posterior_mean_std(stats, policy)
+    is_beta = policy.reward == "bernoulli"
+    alpha, beta = bandit.beta_params(stats, policy)
+    return [
+        ArmOut(
+            id=str(arm.id),
+            name=arm.name,
+            payload=arm.payload,
+            decisions=arm.decisions,
+            observations=arm.observations,
+            mean=float(mean[i]),
+            std=_finite(float(std[i])),
+            alpha=float(alpha[i]) if is_beta else None,
+            beta=float(beta[i]) if is_beta else None,
+            observed_mean=arm.reward_sum / arm.weight_sum if arm.weight_sum else None,
+            prob_best=None if prob_best is None else float(prob_best[i]),
+        )
+        for i, arm in enumerate(arms)
+    ]
 
 
 def _finite(value: float) -> float | None:
@@ -381,12 +388,7 @@ def posteriors(
     """Each arm's posterior and its probability to be best (Monte Carlo over `draws`)."""
     experiment = get_experiment(session, tenant_id, ref)
     arms = ArmRepository(session, tenant_id).for_experiment(experiment.id)
-    policy = policy_of(experiment)
-    stats = stats_of(arms)
-    mean, std = bandit.posterior_mean_std(stats, policy)
-    best = bandit.prob_best(stats, policy, draws, rng)
-    is_beta = policy.reward == "bernoulli"
-    alpha, beta = bandit.beta_params(stats, policy)
+    best = bandit.prob_best(stats_of(arms), policy_of(experiment), draws, rng)
     return PosteriorsOut(
         experiment_id=str(experiment.id),
         reward=experiment.reward,
@@ -395,19 +397,7 @@ def posteriors(
         evidence_total=experiment.evidence_total,
         pending_observations=ObservationRepository(session, tenant_id).pending_count(experiment.id),
         draws=draws,
-        arms=[
-            ArmPosterior(
-                name=arm.name,
-                mean=float(mean[i]),
-                std=_finite(float(std[i])),
-                alpha=float(alpha[i]) if is_beta else None,
-                beta=float(beta[i]) if is_beta else None,
-                prob_best=float(best[i]),
-                decisions=arm.decisions,
-                observations=arm.observations,
-            )
-            for i, arm in enumerate(arms)
-        ],
+        arms=arm_views(experiment, arms, best),
     )
 
 
