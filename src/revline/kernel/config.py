@@ -90,6 +90,13 @@ class Settings(BaseSettings):
     # --- Leads dedupe: Splink engine, thresholds, clusters ---
 
     # --- Experiments: bandits, model registry ---
+    experiments_srm_alpha: float = Field(default=0.001, gt=0, lt=1)
+    experiments_srm_period_s: int = Field(default=3600, ge=60)
+    experiments_prob_best_draws: int = Field(default=10_000, ge=100, le=1_000_000)
+    experiments_max_batch: int = Field(default=10_000, ge=1)
+    experiments_challenger_traffic: float = Field(default=0.1, gt=0, lt=1)
+    experiments_promote_confidence: float = Field(default=0.95, gt=0.5, lt=1)
+    experiments_promote_min_samples: int = Field(default=100, ge=1)
 
     # --- Ads: optimizer rules, attribution, CRM, safe executor, Meta ---
     # Tenant whose ad account and CRM the Meta/HubSpot credentials below belong to
