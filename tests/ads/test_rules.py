@@ -144,7 +144,7 @@ def test_prob_best_functions() -> None:
     assert p[0] > 0.99
     even = prob_best_gaussian(np.array([1.0, 1.0]), np.array([1.0, 1.0]), draws=20_000, rng=rng)
     assert even == pytest.approx([0.5, 0.5], abs=0.02)
-    with pytest.raises(ValueError, match="positive"):
+    with pytest.raises(ValueError, match="must be > 0"):
         prob_best_beta(np.array([0.0]), np.array([1.0]))
     assert shift_targets([100, 100, 100], np.array([1.0, 0.0, 0.0]), 0.1) == [240, 30, 30]
 

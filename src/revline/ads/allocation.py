@@ -1,9 +1,7 @@
 """Budget shifts that follow each ad's posterior probability of being the best.
 
-`prob_best_beta` and `prob_best_gaussian` are a private equivalent of the shared bandit
-functions promised by `revline.experiments.bandit` (same signatures, same meaning). They live
-here until the experiments branch is merged; the lead then points these names at the shared
-ones, and nothing else in the ads domain changes.
+Probability-to-be-best comes from the experiments domain's bandit engine (through its service),
+so ads and experiments rank arms with the same posterior maths.
 """
 
 from __future__ import annotations
@@ -11,48 +9,11 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from revline.experiments.service import prob_best_beta, prob_best_gaussian
+
 FloatArray = NDArray[np.float64]
 
-
-def _winner_shares(samples: FloatArray) -> FloatArray:
-    """Share of draws (rows) in which each arm (column) has the highest sample."""
-    draws, arms = samples.shape
-    winners = np.argmax(samples, axis=1)
-    return np.bincount(winners, minlength=arms).astype(np.float64) / float(draws)
-
-
-def prob_best_beta(
-    alpha: NDArray[np.float64] | NDArray[np.int64],
-    beta: NDArray[np.float64] | NDArray[np.int64],
-    draws: int = 10_000,
-    rng: np.random.Generator | None = None,
-) -> FloatArray:
-    """P(arm k has the highest rate) under independent Beta(alpha_k, beta_k) posteriors."""
-    a = np.asarray(alpha, dtype=np.float64)
-    b = np.asarray(beta, dtype=np.float64)
-    if a.shape != b.shape or a.ndim != 1 or a.size == 0:
-        raise ValueError("alpha and beta must be equal-length, non-empty 1-D arrays")
-    if np.any(a <= 0) or np.any(b <= 0):
-        raise ValueError("Beta parameters must be positive")
-    gen = rng or np.random.default_rng()
-    return _winner_shares(gen.beta(a, b, size=(draws, a.size)))
-
-
-def prob_best_gaussian(
-    mean: NDArray[np.float64],
-    std: NDArray[np.float64],
-    draws: int = 10_000,
-    rng: np.random.Generator | None = None,
-) -> FloatArray:
-    """P(arm k has the highest mean) under independent Normal(mean_k, std_k) posteriors."""
-    m = np.asarray(mean, dtype=np.float64)
-    s = np.asarray(std, dtype=np.float64)
-    if m.shape != s.shape or m.ndim != 1 or m.size == 0:
-        raise ValueError("mean and std must be equal-length, non-empty 1-D arrays")
-    if np.any(s < 0) or not np.all(np.isfinite(m)) or not np.all(np.isfinite(s)):
-        raise ValueError("std must be non-negative and all values finite")
-    gen = rng or np.random.default_rng()
-    return _winner_shares(gen.standard_normal((draws, m.size)) * s + m)
+__all__ = ["prob_best_beta", "prob_best_gaussian", "roas_posterior_std", "shift_targets"]
 
 
 def roas_posterior_std(roas: float, conversions: int, floor: float) -> float:

@@ -44,6 +44,10 @@ from revline.kernel.db.base import utcnow
 from revline.kernel.errors import Conflict, InvalidInput, NotFound
 from revline.kernel.jobs import enqueue_after_commit
 
+# Shared with the ads optimizer, which ranks ads by the same posterior maths.
+prob_best_beta = bandit.prob_best_beta
+prob_best_gaussian = bandit.prob_best_gaussian
+
 UPDATE_TASK = "experiments.update_posteriors"
 # Observations folded per query while updating posteriors (all chunks share one transaction).
 _UPDATE_CHUNK = 5000
