@@ -48,9 +48,15 @@ def load_models() -> None:
 
 
 def configure_jobs() -> None:
-    """Tell the Celery app factory which modules hold tasks."""
+    """Register every task module with the Celery app factory, importing each one now.
+
+    Importing is what runs the modules' `@periodic` registrations; the beat schedule is built
+    from them, so a worker started without these imports would schedule nothing.
+    """
     from revline.kernel.jobs import app
 
     for name in TASK_MODULES:
         if name not in app.TASK_MODULES:
             app.TASK_MODULES.append(name)
+        importlib.import_module(name)
+    app.refresh_beat_schedule()

@@ -112,3 +112,21 @@ def test_real_worker_on_redis_broker(
     app = make_celery(get_settings())
     assert app.conf.broker_url.startswith("redis://")
     _roundtrip(app, db)
+
+
+def test_worker_beat_schedule_has_every_domains_entries() -> None:
+    """What `revline worker` does, in a fresh interpreter: no test module has imported tasks."""
+    import subprocess
+    import sys
+
+    code = (
+        "from revline.registry import configure_jobs\n"
+        "from revline.kernel.jobs import get_celery\n"
+        "configure_jobs()\n"
+        "print(' '.join(sorted(get_celery().conf.beat_schedule)))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    ).stdout.split()
+    for entry in ("purge-cache-hourly", "ads-crm-sync-hourly", "experiments-sweep-pending"):
+        assert entry in out, out

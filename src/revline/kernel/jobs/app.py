@@ -48,12 +48,23 @@ def make_celery(settings: Settings | None = None) -> Celery:
         broker_connection_retry_on_startup=True,
         result_extended=True,
         imports=list(TASK_MODULES),
-        beat_schedule={
-            name: {"task": task_name, "schedule": every}
-            for name, (task_name, every) in _BEAT.items()
-        },
+        beat_schedule=beat_schedule(),
     )
     return app
+
+
+def beat_schedule() -> dict[str, dict[str, Any]]:
+    """Celery's beat_schedule from every `periodic` entry registered so far."""
+    return {
+        name: {"task": task_name, "schedule": every} for name, (task_name, every) in _BEAT.items()
+    }
+
+
+def refresh_beat_schedule() -> None:
+    """Give an already-built process-wide app the entries registered since it was built."""
+    with _lock:
+        if _app is not None:
+            _app.conf.beat_schedule = beat_schedule()
 
 
 def get_celery() -> Celery:
