@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -71,6 +72,7 @@ class LLMEmulator:
     anthropic_base_url: str = ""
     calls: list[Call] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
+    omit_usage: bool = False  # like OpenAI-compatible servers that send no token counts
     stop: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -281,7 +283,7 @@ def _handler(state: LLMEmulator) -> type[BaseHTTPRequestHandler]:
         # OpenAI ------------------------------------------------------------------------
         def _openai_body(self, payload: dict[str, Any], text: str) -> dict[str, Any]:
             prompt = _openai_prompt_tokens(payload)
-            return {
+            body = {
                 "id": f"chatcmpl-{len(state.requests)}",
                 "object": "chat.completion",
                 "created": int(time.time()),
@@ -299,6 +301,9 @@ def _handler(state: LLMEmulator) -> type[BaseHTTPRequestHandler]:
                     "total_tokens": prompt + _words(text),
                 },
             }
+            if state.omit_usage:
+                del body["usage"]
+            return body
 
         def _openai_stream(self, payload: dict[str, Any], text: str, cut: int | None) -> None:
             base = {
@@ -318,7 +323,7 @@ def _handler(state: LLMEmulator) -> type[BaseHTTPRequestHandler]:
                 self._event({**base, "choices": [delta]})
             done = {"index": 0, "delta": {}, "finish_reason": "stop"}
             self._event({**base, "choices": [done]})
-            if (payload.get("stream_options") or {}).get("include_usage"):
+            if (payload.get("stream_options") or {}).get("include_usage") and not state.omit_usage:
                 prompt = _openai_prompt_tokens(payload)
                 usage = {
                     "prompt_tokens": prompt,
@@ -377,6 +382,13 @@ def _handler(state: LLMEmulator) -> type[BaseHTTPRequestHandler]:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 256  # many concurrent callers connect at once in load tests
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # Clients hang up on purpose here (timeouts, cut streams): not worth a traceback.
+        if isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
+            return
+        super().handle_error(request, client_address)
 
 
 @contextmanager
@@ -387,7 +399,7 @@ def serve_llm(responder: Responder, host: str = "127.0.0.1") -> Iterator[LLMEmul
     root = f"http://{host}:{server.server_address[1]}"
     state.base_url = f"{root}/v1"
     state.anthropic_base_url = root
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield state

@@ -412,6 +412,36 @@ class GatewayCore:
         except Exception:  # the original error matters more; the sweep frees it later
             log.exception("could not release LLM reservation %s", res.row.id)
 
+    # Introspection --------------------------------------------------------------------
+    def describe(self) -> dict[str, Any]:
+        """Aliases with their chains, prices and breaker state, for the CLI and the API."""
+        from revline.kernel.llm.errors import PriceUnknown
+
+        aliases: dict[str, list[dict[str, Any]]] = {}
+        for name, chain in self.routing.aliases.items():
+            rows: list[dict[str, Any]] = []
+            for dep in chain:
+                try:
+                    price: Price | None = self.price(dep)
+                except PriceUnknown:
+                    price = None
+                rows.append({
+                    "deployment": dep.key,
+                    "provider": dep.provider,
+                    "model": dep.model,
+                    "input_usd_per_mtok": price.input if price else None,
+                    "output_usd_per_mtok": price.output if price else None,
+                    "price_source": price.source if price else "unknown",
+                    "circuit_open_s": round(self.breaker.open_for(dep.key), 1),
+                })
+            aliases[name] = rows
+        providers = {
+            name: {"kind": spec.kind, "base_url": spec.base_url or "(vendor default)"}
+            for name, spec in self.routing.providers.items()
+        }
+        return {"price_version": self.prices.version, "providers": providers,
+                "aliases": aliases}
+
     # Lifecycle --------------------------------------------------------------------------
     def close(self) -> None:
         """Close provider clients and pooled database connections."""

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, case, func, select
@@ -145,3 +146,20 @@ def call_view(row: LLMCall) -> dict[str, Any]:
         "attempts": row.attempts,
         "error": row.error,
     }
+
+
+def parse_when(text: str | None, option: str) -> datetime | None:
+    """YYYY-MM-DD, an ISO time (UTC unless it says otherwise) or Nd / Nh ago."""
+    if not text:
+        return None
+    relative = re.fullmatch(r"(\d+)([dh])", text.strip())
+    if relative:
+        amount = int(relative.group(1))
+        delta = timedelta(days=amount) if relative.group(2) == "d" else timedelta(hours=amount)
+        return datetime.now(UTC) - delta
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidInput(f"{option} must be YYYY-MM-DD, an ISO time, or Nd/Nh ago, "
+                           f"not {text!r}") from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)

@@ -7,7 +7,6 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-import jsonschema
 from pydantic import BaseModel, ValidationError
 
 from revline.kernel.llm.types import Message
@@ -34,7 +33,14 @@ def json_validator(schema: dict[str, Any] | None = None) -> Validator:
     """Valid when the answer is JSON (and matches `schema` when given)."""
     checker = None
     if schema is not None:
-        jsonschema.Draft202012Validator.check_schema(schema)
+        import jsonschema  # only structured calls pay for the import
+
+        try:
+            jsonschema.Draft202012Validator.check_schema(schema)
+        except jsonschema.SchemaError as exc:
+            from revline.kernel.errors import InvalidInput
+
+            raise InvalidInput(f"invalid JSON schema: {exc.message}") from None
         checker = jsonschema.Draft202012Validator(schema)
 
     def validate(text: str) -> tuple[Any, str | None]:
