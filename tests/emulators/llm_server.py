@@ -134,6 +134,7 @@ def _error_body(wire: Wire, kind: str, message: str, code: str | None = None) ->
 def _handler(state: LLMEmulator) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, like real APIs
+        disable_nagle_algorithm = True  # no 40 ms delayed-ACK stalls on keep-alive
 
         def log_message(self, *args: Any) -> None:
             pass

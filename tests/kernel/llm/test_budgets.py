@@ -84,7 +84,7 @@ def test_budgets_are_hierarchical(
     for level, ref in (("workflow", "wf-1"), ("agent", "ag-1"), ("conversation", "c-1")):
         _set(db, tenant, 1.0)
         _set(db, tenant, 0.0001, level, ref)
-        deep = CallScope(tenant_id=tenant, **{f"{level}_id": ref})  # type: ignore[arg-type]
+        deep = CallScope(tenant_id=tenant, **{f"{level}_id": ref})
         with pytest.raises(BudgetExceeded, match=f"budget of {level} {ref} exceeded"):
             gateway.chat(user("hi"), max_tokens=100, scope=deep, cache=False)
 

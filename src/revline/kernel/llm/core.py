@@ -11,9 +11,10 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 from tenacity import AsyncRetrying, Retrying, retry_if_exception, stop_after_attempt
 
@@ -44,6 +45,17 @@ from revline.kernel.llm.tokens import prompt_tokens, text_tokens
 from revline.kernel.llm.types import CallScope, ChatResult, Message
 
 log = logging.getLogger(__name__)
+
+
+class CallOptions(TypedDict, total=False):
+    """Keyword options every gateway call takes (all optional)."""
+
+    model: str | None  # alias (default, cheap, classifier, ...) or a model; None = default
+    temperature: float  # 0.0 by default, which also turns the cache on
+    max_tokens: int  # 1024 by default; the budget reservation is priced from it
+    scope: CallScope | None  # who pays; None bills the default tenant
+    cache: bool | None  # None: cache when temperature is 0 and llm_cache_enabled
+    timeout_s: float | None  # per-call HTTP timeout (default: the provider's)
 
 
 @dataclass(slots=True)
@@ -156,13 +168,13 @@ class GatewayCore:
         self,
         messages: list[Message],
         *,
-        model: str | None,
-        temperature: float,
-        max_tokens: int,
-        json_mode: bool,
-        scope: CallScope | None,
-        cache: bool | None,
-        timeout_s: float | None,
+        model: str | None = None,
+        temperature: float = 0.0,
+        max_tokens: int = 1024,
+        json_mode: bool = False,
+        scope: CallScope | None = None,
+        cache: bool | None = None,
+        timeout_s: float | None = None,
         schema: dict[str, Any] | None = None,
     ) -> Call:
         """Validate the request, resolve the model chain and price it; nothing is sent yet."""
@@ -288,6 +300,17 @@ class GatewayCore:
         if cooling > 0:
             return f"circuit open for {cooling:.1f}s after repeated failures"
         return self.cost_guard.check(dep.key, self.price(dep))
+
+    def admitted(
+        self, candidates: list[Deployment], errors: list[str]
+    ) -> Iterator[tuple[int, Deployment]]:
+        """The deployments that may be tried now, in order; skipped ones are noted in errors."""
+        for index, dep in enumerate(candidates):
+            reason = self.admit(dep)
+            if reason is None:
+                yield index, dep
+            else:
+                errors.append(f"{dep.key}: skipped, {reason}")
 
     def failed_attempt(self, dep: Deployment, failure: ProviderFailure) -> None:
         """Count an availability failure against the deployment's breaker."""

@@ -9,15 +9,16 @@ answer, repair once on the same model, then fall back to the next one.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 import threading
-from typing import Any, TypeVar, overload
+from typing import Any, TypeVar, Unpack, overload
 
 from pydantic import BaseModel
 
 from revline.kernel.config import Settings
-from revline.kernel.llm.core import Call, GatewayCore
+from revline.kernel.llm.core import Call, CallOptions, GatewayCore
 from revline.kernel.llm.errors import LLMInvalidOutput, LLMUnavailable, ProviderFailure
 from revline.kernel.llm.providers import Completion
 from revline.kernel.llm.routing import Deployment
@@ -28,7 +29,7 @@ from revline.kernel.llm.structured import (
     model_validator,
     schema_message,
 )
-from revline.kernel.llm.types import CallScope, ChatResult, Message
+from revline.kernel.llm.types import ChatResult, Message
 
 M = TypeVar("M", bound=BaseModel)
 Unit = tuple[ChatResult, Any, str | None, int]
@@ -44,199 +45,147 @@ def _schema_parts(schema: type[BaseModel] | dict[str, Any]) -> tuple[dict[str, A
     raise InvalidInput("schema must be a Pydantic model class or a JSON-schema dict")
 
 
+class _Plan:
+    """Which unit runs next: the chain; on a bad answer one repair on that model; then the rest.
+
+    `call` and `candidates` name the next unit; `take` consumes a unit's outcome (None when
+    the repair call itself failed) and returns the final answer, or None to run again.
+    """
+
+    def __init__(self, core: GatewayCore, call: Call) -> None:
+        self.core = core
+        self.original = call
+        self.call = call
+        self.chain = list(call.plan)
+        self.candidates = self.chain
+        self.errors: list[str] = []
+        self.repair_index: int | None = None
+
+    @property
+    def repairing(self) -> bool:
+        """True while the next unit is the one repair attempt."""
+        return self.repair_index is not None
+
+    def take(self, unit: Unit | None) -> tuple[ChatResult, Any] | None:
+        """The answer when the unit produced a valid one, else set up the next unit."""
+        if unit is not None and unit[2] is None:
+            return unit[0], unit[1]
+        if self.repair_index is None:
+            assert unit is not None  # a failed first unit raises instead
+            result, _, invalid, index = unit
+            self.errors.append(f"{self.chain[index].key}: invalid output: {invalid}")
+            self.repair_index = index
+            self.call = self.core.repair(self.original, result.text, str(invalid))
+            self.candidates = [self.chain[index]]
+            return None
+        invalid = unit[2] if unit is not None else "the repair call failed"
+        index, self.repair_index = self.repair_index, None
+        self.errors.append(f"{self.chain[index].key}: still invalid after one repair: {invalid}")
+        self.chain = self.chain[index + 1 :]
+        if not self.chain:
+            raise LLMInvalidOutput(
+                f"no valid answer for {self.original.requested!r}: " + "; ".join(self.errors)
+            )
+        self.call, self.candidates = self.original, self.chain
+        return None
+
+
 class LLMGateway(GatewayCore):
     """Typed entry point: chat, chat_json, structured, stream, and their async twins."""
 
     # Blocking API -----------------------------------------------------------------------
     def chat(
-        self,
-        messages: list[Message],
-        *,
-        model: str | None = None,
-        temperature: float = 0.0,
-        max_tokens: int = 1024,
-        json_mode: bool = False,
-        scope: CallScope | None = None,
-        cache: bool | None = None,
-        timeout_s: float | None = None,
+        self, messages: list[Message], *, json_mode: bool = False,
+        **options: Unpack[CallOptions],
     ) -> ChatResult:
         """One completion; `model` is an alias (default, cheap, classifier, ...) or a model."""
-        call = self.prepare(messages, model=model, temperature=temperature,
-                            max_tokens=max_tokens, json_mode=json_mode, scope=scope,
-                            cache=cache, timeout_s=timeout_s)
+        call = self.prepare(messages, json_mode=json_mode, **options)
         return self._complete(call, None)[0]
 
     def chat_json(
-        self,
-        messages: list[Message],
-        *,
-        schema: dict[str, Any] | None = None,
-        model: str | None = None,
-        temperature: float = 0.0,
-        max_tokens: int = 1024,
-        scope: CallScope | None = None,
-        cache: bool | None = None,
-        timeout_s: float | None = None,
+        self, messages: list[Message], *, schema: dict[str, Any] | None = None,
+        **options: Unpack[CallOptions],
     ) -> Any:
         """Parsed JSON answer; unparsable answers are repaired once, then fall back."""
-        call = self._json_call(messages, schema, model, temperature, max_tokens, scope, cache,
-                               timeout_s)
+        call = self._json_call(messages, schema, options)
         return self._complete(call, json_validator(schema))[1]
 
     @overload
-    def structured(self, messages: list[Message], *, schema: type[M], model: str | None = ...,
-                   temperature: float = ..., max_tokens: int = ..., scope: CallScope | None = ...,
-                   cache: bool | None = ..., timeout_s: float | None = ...) -> M: ...
+    def structured(self, messages: list[Message], *, schema: type[M],
+                   **options: Unpack[CallOptions]) -> M: ...
 
     @overload
     def structured(self, messages: list[Message], *, schema: dict[str, Any],
-                   model: str | None = ..., temperature: float = ..., max_tokens: int = ...,
-                   scope: CallScope | None = ..., cache: bool | None = ...,
-                   timeout_s: float | None = ...) -> Any: ...
+                   **options: Unpack[CallOptions]) -> Any: ...
 
     def structured(
-        self,
-        messages: list[Message],
-        *,
-        schema: type[BaseModel] | dict[str, Any],
-        model: str | None = None,
-        temperature: float = 0.0,
-        max_tokens: int = 1024,
-        scope: CallScope | None = None,
-        cache: bool | None = None,
-        timeout_s: float | None = None,
+        self, messages: list[Message], *, schema: type[BaseModel] | dict[str, Any],
+        **options: Unpack[CallOptions],
     ) -> Any:
         """A validated Pydantic instance (or schema-checked JSON for a dict schema)."""
         json_schema, validator = _schema_parts(schema)
-        call = self._json_call(messages, json_schema, model, temperature, max_tokens, scope,
-                               cache, timeout_s)
-        return self._complete(call, validator)[1]
+        return self._complete(self._json_call(messages, json_schema, options), validator)[1]
 
-    def stream(
-        self,
-        messages: list[Message],
-        *,
-        model: str | None = None,
-        temperature: float = 0.0,
-        max_tokens: int = 1024,
-        scope: CallScope | None = None,
-        cache: bool | None = None,
-        timeout_s: float | None = None,
-    ) -> TextStream:
+    def stream(self, messages: list[Message], **options: Unpack[CallOptions]) -> TextStream:
         """Text deltas; falls back only before the first one, then StreamTruncated on a break."""
-        call = self.prepare(messages, model=model, temperature=temperature,
-                            max_tokens=max_tokens, json_mode=False, scope=scope, cache=cache,
-                            timeout_s=timeout_s)
-        return TextStream(self, call)
+        return TextStream(self, self.prepare(messages, **options))
 
     # Async API --------------------------------------------------------------------------
     async def achat(
-        self,
-        messages: list[Message],
-        *,
-        model: str | None = None,
-        temperature: float = 0.0,
-        max_tokens: int = 1024,
-        json_mode: bool = False,
-        scope: CallScope | None = None,
-        cache: bool | None = None,
-        timeout_s: float | None = None,
+        self, messages: list[Message], *, json_mode: bool = False,
+        **options: Unpack[CallOptions],
     ) -> ChatResult:
         """`chat` on the running event loop (database steps run in a worker thread)."""
         call = await asyncio.to_thread(
-            self.prepare, messages, model=model, temperature=temperature,
-            max_tokens=max_tokens, json_mode=json_mode, scope=scope, cache=cache,
-            timeout_s=timeout_s)
+            functools.partial(self.prepare, messages, json_mode=json_mode, **options))
         return (await self._acomplete(call, None))[0]
 
     async def achat_json(
-        self,
-        messages: list[Message],
-        *,
-        schema: dict[str, Any] | None = None,
-        model: str | None = None,
-        temperature: float = 0.0,
-        max_tokens: int = 1024,
-        scope: CallScope | None = None,
-        cache: bool | None = None,
-        timeout_s: float | None = None,
+        self, messages: list[Message], *, schema: dict[str, Any] | None = None,
+        **options: Unpack[CallOptions],
     ) -> Any:
         """`chat_json` on the running event loop."""
-        call = await asyncio.to_thread(self._json_call, messages, schema, model, temperature,
-                                       max_tokens, scope, cache, timeout_s)
+        call = await asyncio.to_thread(self._json_call, messages, schema, options)
         return (await self._acomplete(call, json_validator(schema)))[1]
 
     async def astructured(
-        self,
-        messages: list[Message],
-        *,
-        schema: type[BaseModel] | dict[str, Any],
-        model: str | None = None,
-        temperature: float = 0.0,
-        max_tokens: int = 1024,
-        scope: CallScope | None = None,
-        cache: bool | None = None,
-        timeout_s: float | None = None,
+        self, messages: list[Message], *, schema: type[BaseModel] | dict[str, Any],
+        **options: Unpack[CallOptions],
     ) -> Any:
         """`structured` on the running event loop."""
         json_schema, validator = _schema_parts(schema)
-        call = await asyncio.to_thread(self._json_call, messages, json_schema, model,
-                                       temperature, max_tokens, scope, cache, timeout_s)
+        call = await asyncio.to_thread(self._json_call, messages, json_schema, options)
         return (await self._acomplete(call, validator))[1]
 
     def astream(
-        self,
-        messages: list[Message],
-        *,
-        model: str | None = None,
-        temperature: float = 0.0,
-        max_tokens: int = 1024,
-        scope: CallScope | None = None,
-        cache: bool | None = None,
-        timeout_s: float | None = None,
+        self, messages: list[Message], **options: Unpack[CallOptions]
     ) -> AsyncTextStream:
         """Async text deltas with the same fallback and truncation rules as `stream`."""
-        call = self.prepare(messages, model=model, temperature=temperature,
-                            max_tokens=max_tokens, json_mode=False, scope=scope, cache=cache,
-                            timeout_s=timeout_s)
-        return AsyncTextStream(self, call)
+        return AsyncTextStream(self, self.prepare(messages, **options))
 
     # Orchestration ----------------------------------------------------------------------
     def _json_call(
-        self,
-        messages: list[Message],
-        schema: dict[str, Any] | None,
-        model: str | None,
-        temperature: float,
-        max_tokens: int,
-        scope: CallScope | None,
-        cache: bool | None,
-        timeout_s: float | None,
+        self, messages: list[Message], schema: dict[str, Any] | None, options: CallOptions
     ) -> Call:
         prompt = [schema_message(schema), *messages] if schema is not None else list(messages)
-        return self.prepare(prompt, model=model, temperature=temperature,
-                            max_tokens=max_tokens, json_mode=True, scope=scope, cache=cache,
-                            timeout_s=timeout_s, schema=schema)
+        return self.prepare(prompt, json_mode=True, schema=schema, **options)
 
     def _complete(self, call: Call, validator: Validator | None) -> tuple[ChatResult, Any]:
         hit = self.cache_lookup(call, validator)
         if hit is not None:
             return hit
-        candidates, errors = list(call.plan), list[str]()
+        plan = _Plan(self, call)
         while True:
-            result, value, invalid, index = self._unit(call, candidates, errors, validator)
-            if invalid is None:
-                return result, value
-            dep = candidates[index]
-            errors.append(f"{dep.key}: invalid output: {invalid}")
             try:
-                result, value, invalid, _ = self._unit(
-                    self.repair(call, result.text, invalid), [dep], errors, validator)
+                unit: Unit | None = self._unit(plan.call, plan.candidates, plan.errors,
+                                               validator)
             except LLMUnavailable:
-                invalid = "repair call failed"
-            if invalid is None:
-                return result, value
-            candidates = self._next_candidates(call, candidates, index, errors, invalid)
+                if not plan.repairing:
+                    raise
+                unit = None
+            answer = plan.take(unit)
+            if answer is not None:
+                return answer
 
     async def _acomplete(
         self, call: Call, validator: Validator | None
@@ -244,34 +193,18 @@ class LLMGateway(GatewayCore):
         hit = await asyncio.to_thread(self.cache_lookup, call, validator)
         if hit is not None:
             return hit
-        candidates, errors = list(call.plan), list[str]()
+        plan = _Plan(self, call)
         while True:
-            result, value, invalid, index = await self._aunit(call, candidates, errors,
-                                                              validator)
-            if invalid is None:
-                return result, value
-            dep = candidates[index]
-            errors.append(f"{dep.key}: invalid output: {invalid}")
             try:
-                result, value, invalid, _ = await self._aunit(
-                    self.repair(call, result.text, invalid), [dep], errors, validator)
+                unit: Unit | None = await self._aunit(plan.call, plan.candidates,
+                                                      plan.errors, validator)
             except LLMUnavailable:
-                invalid = "repair call failed"
-            if invalid is None:
-                return result, value
-            candidates = self._next_candidates(call, candidates, index, errors, invalid)
-
-    @staticmethod
-    def _next_candidates(
-        call: Call, candidates: list[Deployment], index: int, errors: list[str], invalid: str
-    ) -> list[Deployment]:
-        errors.append(f"{candidates[index].key}: still invalid after one repair: {invalid}")
-        rest = candidates[index + 1 :]
-        if not rest:
-            raise LLMInvalidOutput(
-                f"no valid answer for {call.requested!r}: " + "; ".join(errors)
-            )
-        return rest
+                if not plan.repairing:
+                    raise
+                unit = None
+            answer = plan.take(unit)
+            if answer is not None:
+                return answer
 
     def _once(self, dep: Deployment, call: Call, res: Any) -> Completion:
         res.attempts += 1
@@ -299,11 +232,7 @@ class LLMGateway(GatewayCore):
         """One reservation, served by the first deployment that answers."""
         res = self.reserve(call, candidates)
         try:
-            for index, dep in enumerate(candidates):
-                reason = self.admit(dep)
-                if reason is not None:
-                    errors.append(f"{dep.key}: skipped, {reason}")
-                    continue
+            for index, dep in self.admitted(candidates, errors):
                 try:
                     completion: Completion = self.retrying(dep)(self._once, dep, call, res)
                 except ProviderFailure as failure:
@@ -324,11 +253,7 @@ class LLMGateway(GatewayCore):
     ) -> Unit:
         res = await asyncio.to_thread(self.reserve, call, candidates)
         try:
-            for index, dep in enumerate(candidates):
-                reason = self.admit(dep)
-                if reason is not None:
-                    errors.append(f"{dep.key}: skipped, {reason}")
-                    continue
+            for index, dep in self.admitted(candidates, errors):
                 try:
                     completion: Completion = await self.aretrying(dep)(
                         self._aonce, dep, call, res)

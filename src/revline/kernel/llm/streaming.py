@@ -135,11 +135,7 @@ def _run(core: GatewayCore, call: Call, out: TextStream) -> Generator[str, None,
     candidates, errors = list(call.plan), list[str]()
     res = core.reserve(call, candidates)
     try:
-        for dep in candidates:
-            reason = core.admit(dep)
-            if reason is not None:
-                errors.append(f"{dep.key}: skipped, {reason}")
-                continue
+        for _, dep in core.admitted(candidates, errors):
             try:
                 chunks, head = core.retrying(dep)(_open, core, dep, call, res)
             except ProviderFailure as failure:
@@ -202,11 +198,7 @@ async def _arun(
     candidates, errors = list(call.plan), list[str]()
     res = await asyncio.to_thread(core.reserve, call, candidates)
     try:
-        for dep in candidates:
-            reason = core.admit(dep)
-            if reason is not None:
-                errors.append(f"{dep.key}: skipped, {reason}")
-                continue
+        for _, dep in core.admitted(candidates, errors):
             try:
                 opened: tuple[AsyncIterator[StreamChunk], list[StreamChunk]] = (
                     await core.aretrying(dep)(_aopen, core, dep, call, res))
