@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
+from revline.kernel.auth import ensure_tenant
 from revline.kernel.db import Database, utcnow
 from revline.kernel.errors import BudgetExceeded, InvalidInput, NotFound
 from revline.kernel.llm import CallScope, LLMGateway
@@ -101,12 +102,11 @@ def test_cache_hits_cost_nothing_and_pass_an_exhausted_budget(
     assert again.cost_usd_micros == 0
 
 
-def test_fifty_concurrent_calls_respect_the_budget(
-    make_gateway: Callable[..., LLMGateway], emu: LLMEmulator, db: Database,
-    tenant: uuid.UUID,
-) -> None:
+def _fifty_concurrent_calls(gateway: LLMGateway, emu: LLMEmulator) -> None:
     """50 threads start together against a budget that fits a few calls: no overspend."""
-    gateway = make_gateway()
+    db = gateway.db
+    with db.session() as session:
+        tenant = ensure_tenant(session, "load").id
 
     def slow_answer(req: dict[str, Any]) -> str:
         time.sleep(0.05)  # keep calls in flight together
@@ -146,6 +146,24 @@ def test_fifty_concurrent_calls_respect_the_budget(
     assert budget.spent_usd_micros == sum(r.cost_usd_micros for r in rows)
     assert budget.reserved_usd_micros == 0
     assert len(rows) == outcomes.count("ok") == emu.count()
+
+
+def test_fifty_concurrent_calls_respect_the_budget(
+    gateway: LLMGateway, emu: LLMEmulator
+) -> None:
+    _fifty_concurrent_calls(gateway, emu)
+
+
+@pytest.mark.postgres
+def test_fifty_concurrent_calls_respect_the_budget_on_postgresql(
+    pg_url: str, make_gateway: Callable[..., LLMGateway], emu: LLMEmulator
+) -> None:
+    gateway = make_gateway(database_url=pg_url)
+    try:
+        _fifty_concurrent_calls(gateway, emu)
+    finally:
+        gateway.close()
+        gateway.db.dispose()
 
 
 def test_a_crashed_call_s_reservation_is_released_when_it_blocks(

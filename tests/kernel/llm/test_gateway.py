@@ -292,3 +292,14 @@ def test_get_gateway_is_shared_per_configuration(
     monkeypatch.setenv("REVLINE_LLM_MODEL", "gpt-4.1")
     get_settings.cache_clear()
     assert get_gateway(get_settings()) is not first
+
+
+def test_evicted_shared_gateways_keep_working(
+    make_settings: Callable[..., Settings], scope: CallScope
+) -> None:
+    first = get_gateway(make_settings())
+    first.chat(user("hi"), scope=scope)
+    for i in range(9):  # more configurations than are kept: the first one is evicted
+        get_gateway(make_settings(llm_timeout_s=10.0 + i))
+    assert get_gateway(make_settings()) is not first
+    assert first.chat(user("again"), scope=scope).text == "hello from the emulator"

@@ -237,14 +237,16 @@ class GatewayCore:
         store, now = self.store, utcnow()
         with store.connection() as conn:
             hit = store.cache_get(conn, call.tenant_id, call.cache_key, now)
-            if hit is None:
+            if not isinstance(hit, dict) or not isinstance(hit.get("text"), str):
                 return None
             value, error = validator(hit["text"]) if validator else (None, None)
             if error is not None:
                 return None
             result = ChatResult(
-                text=hit["text"], model=hit["model"], provider=hit["provider"],
-                prompt_tokens=hit["prompt_tokens"], completion_tokens=hit["completion_tokens"],
+                text=hit["text"], model=str(hit.get("model", "")),
+                provider=str(hit.get("provider", "")),
+                prompt_tokens=int(hit.get("prompt_tokens", 0)),
+                completion_tokens=int(hit.get("completion_tokens", 0)),
                 cached=True, attempts=0, finish_reason=hit.get("finish_reason"),
             )
             result.latency_ms = (time.perf_counter() - started) * 1000
@@ -466,12 +468,16 @@ class GatewayCore:
                 "aliases": aliases}
 
     # Lifecycle --------------------------------------------------------------------------
+    def store_close(self) -> None:
+        """Close idle pooled database connections (new ones open on demand)."""
+        if self._store is not None:
+            self._store.close()
+
     def close(self) -> None:
         """Close provider clients and pooled database connections."""
         for provider in list(self._providers.values()):
             provider.close()
-        if self._store is not None:
-            self._store.close()
+        self.store_close()
 
     async def aclose(self) -> None:
         """Close the running loop's provider clients."""

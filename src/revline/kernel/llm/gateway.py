@@ -13,6 +13,7 @@ import functools
 import hashlib
 import json
 import threading
+from collections import OrderedDict
 from typing import Any, TypeVar, Unpack, overload
 
 from pydantic import BaseModel
@@ -269,8 +270,9 @@ class LLMGateway(GatewayCore):
             raise
 
 
-_gateways: dict[str, LLMGateway] = {}
+_gateways: OrderedDict[str, LLMGateway] = OrderedDict()
 _glock = threading.Lock()
+_KEEP = 8  # configurations kept alive; tests and multi-tenant hosts switch between a few
 
 
 def _fingerprint(settings: Settings) -> str:
@@ -290,12 +292,20 @@ def get_gateway(settings: Settings) -> LLMGateway:
     Raises LLMNotConfigured, saying how to configure a provider, when none is set.
     """
     key = _fingerprint(settings)
-    gateway = _gateways.get(key)
-    if gateway is None:
-        with _glock:
-            gateway = _gateways.get(key)
-            if gateway is None:
-                gateway = _gateways[key] = LLMGateway(settings)
+    with _glock:
+        gateway = _gateways.get(key)
+        if gateway is not None:
+            _gateways.move_to_end(key)
+            return gateway
+    gateway = LLMGateway(settings)
+    with _glock:
+        gateway = _gateways.setdefault(key, gateway)
+        _gateways.move_to_end(key)
+        evicted = [_gateways.popitem(last=False)[1] for _ in range(len(_gateways) - _KEEP)]
+    for old in evicted:
+        # Only idle database connections: a caller may still hold the evicted gateway, and
+        # its SDK clients and store keep working (they reconnect on demand).
+        old.store_close()
     return gateway
 
 

@@ -20,8 +20,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from revline.kernel.db import Database
+from revline.kernel.errors import ConfigError
 
 _MAX_IDLE = 8
+_MAX_OPEN = 16  # callers beyond this wait: a burst must not exhaust PostgreSQL's connections
 _CALL_COLUMNS = (
     "id", "tenant_id", "created_at", "feature", "job_id", "workflow_id", "agent_id",
     "conversation_id", "model_requested", "provider", "model", "status", "prompt_tokens",
@@ -93,8 +95,12 @@ class HotStore:
     def __init__(self, db: Database) -> None:
         self.db = db
         self.sqlite = db.is_sqlite
+        if self.sqlite and db.engine.url.database in (None, "", ":memory:"):
+            raise ConfigError("the LLM gateway needs a database file or server, not in-memory "
+                              "SQLite: set REVLINE_DATABASE_URL to a file or leave it unset")
         self._idle: list[Any] = []
         self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(_MAX_OPEN)
         p = "?" if self.sqlite else "%s"
         self._p = p
         pj = p if self.sqlite else "%s::jsonb"
@@ -172,20 +178,21 @@ class HotStore:
     @contextmanager
     def connection(self) -> Iterator[Any]:
         """A pooled connection; a connection that failed is closed, not reused."""
-        with self._lock:
-            conn = self._idle.pop() if self._idle else None
-        if conn is None:
-            conn = self._connect()
-        try:
-            yield conn
-        except BaseException:
-            self._discard(conn)
-            raise
-        with self._lock:
-            if len(self._idle) < _MAX_IDLE:
-                self._idle.append(conn)
-                return
-        conn.close()
+        with self._slots:
+            with self._lock:
+                conn = self._idle.pop() if self._idle else None
+            if conn is None:
+                conn = self._connect()
+            try:
+                yield conn
+            except BaseException:
+                self._discard(conn)
+                raise
+            with self._lock:
+                if len(self._idle) < _MAX_IDLE:
+                    self._idle.append(conn)
+                    return
+            conn.close()
 
     def _discard(self, conn: Any) -> None:
         try:
