@@ -52,7 +52,8 @@ def main() -> None:
         [sys.executable, "-c", SERVER.format(root=str(ROOT))],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
     )
-    assert server.stdout is not None and server.stdin is not None
+    if server.stdout is None or server.stdin is None:
+        raise SystemExit("could not start the emulator")
     base_url = server.stdout.readline().strip()
     try:
         result = run(base_url, args.calls, args.warmup, args.database_url)
@@ -96,7 +97,8 @@ def run(base_url: str, calls: int, warmup: int, database_url: str) -> dict[str, 
         result = gateway.chat([{"role": "user", "content": f"benchmark prompt {i}"}],
                               model="gpt-4o", max_tokens=64, temperature=0.0, scope=scope)
         elapsed = time.perf_counter() - started
-        assert not result.cached and result.cost_usd_micros > 0
+        if result.cached or result.cost_usd_micros <= 0:
+            raise SystemExit("benchmark invalid: the gateway call was cached or free")
         return elapsed
 
     for i in range(warmup):
@@ -114,7 +116,8 @@ def run(base_url: str, calls: int, warmup: int, database_url: str) -> dict[str, 
             direct_s.append(call_direct(i))
     with db.session() as session:
         rows = session.query(LLMCall).filter(LLMCall.status == "ok").count()
-    assert rows == calls + warmup, (rows, calls + warmup)  # every call is in the ledger
+    if rows != calls + warmup:  # every call must be in the ledger, synchronously
+        raise SystemExit(f"ledger has {rows} rows for {calls + warmup} calls")
     direct.close()
     gateway.close()
     d_med = statistics.median(direct_s) * 1000
