@@ -29,9 +29,11 @@ def usd_to_micros(usd: float) -> int:
 
 
 def fmt_usd(micros: int) -> str:
-    """$1.23 for display; four decimals below a dollar so small costs stay visible."""
+    """$1.23 for display; more decimals for small amounts so they never show as $0."""
     usd = micros / 1_000_000
-    return f"${usd:,.2f}" if abs(usd) >= 1 else f"${usd:.4f}"
+    if abs(usd) >= 1:
+        return f"${usd:,.2f}"
+    return f"${usd:.4f}" if abs(usd) >= 0.01 or usd == 0 else f"${usd:.6f}"
 
 
 def scope_label(scope: str, ref: str) -> str:

@@ -159,8 +159,10 @@ def costs(
     if as_json:
         _json(data)
         return
-    table = Table(by, "calls", "cached", "errors", "tokens in", "tokens out", "cost",
-                  "avg ms", title="LLM costs")
+    table = Table(title="LLM costs")
+    table.add_column(by, overflow="fold", min_width=10)
+    for name in ("calls", "cached", "errors", "in", "out", "cost", "ms"):
+        table.add_column(name, justify="right", no_wrap=True)
     for row in [*data["groups"], {"key": "total", **data["total"]}]:
         table.add_row(escape(str(row["key"] if row["key"] is not None else "-")),
                       str(row["calls"]), str(row["cache_hits"]), str(row["errors"]),
@@ -189,15 +191,18 @@ def calls(
     if as_json:
         _json(rows)
         return
-    table = Table("time", "feature", "model", "status", "tokens", "cost", "ms", "cached",
-                  title="LLM calls")
+    table = Table(title="LLM calls")
+    table.add_column("time (UTC)", no_wrap=True)
+    table.add_column("feature", overflow="fold")
+    table.add_column("model", overflow="fold", min_width=12)
+    for name in ("status", "tokens", "cost", "ms"):
+        table.add_column(name, no_wrap=True, justify="left" if name == "status" else "right")
     for r in rows:
-        table.add_row(r["created_at"][:19], escape(r["feature"]),
-                      escape(f"{r['provider']}:{r['model']}" if r["model"] else
-                             r["model_requested"]),
-                      r["status"], f"{r['prompt_tokens']}+{r['completion_tokens']}",
-                      fmt_usd(r["cost_usd_micros"]), f"{r['latency_ms']:.0f}",
-                      "yes" if r["cached"] else "")
+        status = "cached" if r["cached"] else r["status"]
+        table.add_row(r["created_at"][5:16].replace("T", " "), escape(r["feature"]),
+                      escape(r["model"] or r["model_requested"]), status,
+                      f"{r['prompt_tokens']}+{r['completion_tokens']}",
+                      fmt_usd(r["cost_usd_micros"]), f"{r['latency_ms']:.0f}")
     out.print(table)
 
 
