@@ -59,7 +59,8 @@ def test_a_call_that_could_exceed_the_budget_is_refused_before_sending(
     message = info.value.message
     assert "budget of tenant exceeded" in message
     assert "openai:gpt-4o" in message
-    assert "only $0.0005 of $0.0005 is left" in message
+    assert "up to $0.001020" in message
+    assert "only $0.000500 of $0.000500 is left" in message
     assert "revline llm budgets set --tenant-wide --limit" in message
     assert "\n" not in message
     assert info.value.status_code == 402
