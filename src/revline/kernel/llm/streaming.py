@@ -74,6 +74,7 @@ class _Relay:
         self.finish_reason: str | None = None
 
     def take(self, chunk: StreamChunk) -> str:
+        """Record a chunk's usage and text; returns the text to hand to the caller."""
         if chunk.prompt_tokens is not None:
             self.prompt_tokens = chunk.prompt_tokens
         if chunk.completion_tokens is not None:
@@ -85,6 +86,7 @@ class _Relay:
         return chunk.text
 
     def completion(self) -> Completion:
+        """What was delivered so far, as a completion to settle."""
         return Completion("".join(self.parts), self.dep.model, self.prompt_tokens or 0,
                           self.completion_tokens or 0, self.finish_reason)
 
