@@ -84,6 +84,46 @@ class Settings(BaseSettings):
     api_keys_pepper: SecretStr = SecretStr("revline-local-pepper")
 
     # --- LLM gateway: providers, aliases, fallback, budgets, cache (kernel.llm) ---
+    # Model chains: alias -> ["provider:model", ...]; the first is tried first, the rest are
+    # fallbacks. Built-in aliases (default, cheap, classifier) come from the models below.
+    llm_aliases: dict[str, list[str]] = Field(default_factory=dict)
+    # Extra providers: name -> {kind: openai|anthropic, base_url, api_key | api_key_env,
+    # timeout_s, zero_price}. kind=openai covers any OpenAI-compatible server.
+    llm_providers: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    llm_cheap_model: str | None = None  # None: gpt-4o-mini (llm_model with a custom base URL)
+    llm_fallback_model: str = "claude-sonnet-4-6"  # used when an Anthropic key is set
+    llm_cheap_fallback_model: str = "claude-haiku-4-5"
+    llm_anthropic_base_url: str | None = None
+    llm_timeout_s: float = 60.0
+    llm_first_token_timeout_s: float = 30.0
+    llm_max_attempts: int = Field(default=3, ge=1, le=10)
+    llm_backoff_base_s: float = 0.5
+    llm_backoff_max_s: float = 20.0
+    llm_retry_after_max_s: float = 30.0  # a longer Retry-After falls over at once
+    llm_breaker_failures: int = Field(default=5, ge=1)
+    llm_breaker_cooldown_s: float = 10.0
+    llm_breaker_cooldown_max_s: float = 600.0
+    llm_cost_spike_usd: float | None = None  # rolling mean $ per successful call
+    llm_cost_window: int = Field(default=20, ge=1)
+    llm_cost_window_s: float = 900.0
+    llm_max_usd_per_mtok: float | None = None  # skip deployments priced above this
+    llm_prices: dict[str, dict[str, float]] = Field(default_factory=dict)
+    llm_zero_price_models: list[str] = Field(default_factory=list)
+    llm_cache_enabled: bool = True
+    llm_cache_ttl_s: int = 24 * 3600
+    llm_stale_reservation_s: float = 900.0
+
+    @field_validator("llm_providers", mode="after")
+    @classmethod
+    def _hide_provider_keys(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        """Wrap inline provider keys in SecretStr so `config show` and logs never print them."""
+        return {
+            name: {
+                k: SecretStr(v) if k == "api_key" and isinstance(v, str) else v
+                for k, v in (spec or {}).items()
+            }
+            for name, spec in value.items()
+        }
 
     # --- Knowledge base: chunking, embedder, vector store, patterns, winners ---
 

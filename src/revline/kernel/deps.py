@@ -13,6 +13,7 @@ from revline.kernel.auth.service import resolve_api_key
 from revline.kernel.config import Settings, get_settings
 from revline.kernel.db import get_database
 from revline.kernel.errors import Unauthorized
+from revline.kernel.llm import LLMGateway, get_gateway
 
 
 def provide_settings() -> Settings:
@@ -45,3 +46,11 @@ def provide_principal(request: Request, session: SessionDep, settings: SettingsD
 
 
 PrincipalDep = Annotated[Principal, Depends(provide_principal)]
+
+
+def provide_llm(settings: SettingsDep) -> LLMGateway:
+    """The shared LLM gateway; 503 with how to configure one when no provider is set."""
+    return get_gateway(settings)
+
+
+LLMDep = Annotated[LLMGateway, Depends(provide_llm)]

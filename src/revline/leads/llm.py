@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from revline.kernel.config import Settings
 from revline.kernel.errors import LLMNotConfigured
-from revline.kernel.llm import LLMGateway, get_gateway
+from revline.kernel.llm import CallScope, LLMGateway, get_gateway
 from revline.leads.classify import ClassifyInput, LLMClassifier
 from revline.leads.pipeline import MockupWriter
 from revline.leads.schemas import LeadResult
@@ -20,8 +20,8 @@ CLASSIFY_SYSTEM = (
 )
 
 
-def make_classifier(gateway: LLMGateway) -> LLMClassifier:
-    """One gateway call per batch of 20-30 leads."""
+def make_classifier(gateway: LLMGateway, scope: CallScope | None = None) -> LLMClassifier:
+    """One gateway call per batch of 20-30 leads, on the `classifier` model alias."""
 
     def classify(
         items: Sequence[ClassifyInput], verticals: Sequence[str]
@@ -39,6 +39,8 @@ def make_classifier(gateway: LLMGateway) -> LLMClassifier:
                 },
             ],
             max_tokens=60 * len(items) + 50,
+            model="classifier",
+            scope=scope,
         )
         by_key = {
             str(r.get("key")): r for r in answer.get("results", []) if isinstance(r, dict)
@@ -55,7 +57,7 @@ def make_classifier(gateway: LLMGateway) -> LLMClassifier:
     return classify
 
 
-def make_mockup_writer(gateway: LLMGateway) -> MockupWriter:
+def make_mockup_writer(gateway: LLMGateway, scope: CallScope | None = None) -> MockupWriter:
     """A short website-redesign brief per lead, grounded in the audit numbers."""
 
     def write(lead: LeadResult) -> str:
@@ -78,6 +80,7 @@ def make_mockup_writer(gateway: LLMGateway) -> MockupWriter:
             ],
             max_tokens=400,
             temperature=0.3,
+            scope=scope,
         )
         return result.text.strip()
 
@@ -85,12 +88,17 @@ def make_mockup_writer(gateway: LLMGateway) -> MockupWriter:
 
 
 def llm_hooks(
-    settings: Settings, tenant_id: uuid.UUID
+    settings: Settings, tenant_id: uuid.UUID, job_id: uuid.UUID | str | None = None
 ) -> tuple[LLMClassifier | None, MockupWriter | None, str | None]:
-    """Classifier and mockup writer when an LLM is configured, else the reason it is not."""
-    del tenant_id  # per-tenant budgets arrive with the full gateway
+    """Classifier and mockup writer when an LLM is configured, else the reason it is not.
+
+    Calls are billed to the tenant (and to the run as the job, when given), so tenant and
+    job budgets apply and `revline llm costs --by feature` shows what the pipeline spent.
+    """
     try:
         gateway = get_gateway(settings)
     except LLMNotConfigured as exc:
         return None, None, exc.message
-    return make_classifier(gateway), make_mockup_writer(gateway), None
+    classify = CallScope(tenant_id=tenant_id, feature="leads.classify", job_id=job_id)
+    mockup = CallScope(tenant_id=tenant_id, feature="leads.mockup", job_id=job_id)
+    return make_classifier(gateway, classify), make_mockup_writer(gateway, mockup), None

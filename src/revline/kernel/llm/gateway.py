@@ -1,125 +1,318 @@
-"""Gateway over the official OpenAI SDK (and any OpenAI-compatible base_url).
+"""The LLM gateway: every LLM call in Revline goes through `get_gateway(settings)`.
 
-This is the first cut used by the lead pipeline: one provider, gateway-owned retries, JSON
-output and a usage count. Fallback chains, budgets, the cost ledger and the cache build on it.
+One call = cache lookup -> budget reservation (before anything is sent) -> the alias's
+deployments in order, each with tenacity retries, behind a circuit breaker and a cost guard
+-> settlement of the actual cost in the ledger -> cache write. Structured calls validate the
+answer, repair once on the same model, then fall back to the next one.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import hashlib
 import json
-import time
-from dataclasses import dataclass, field
-from typing import Any
+import threading
+from collections import OrderedDict
+from typing import Any, TypeVar, Unpack, overload
 
-import openai
-from tenacity import (
-    Retrying,
-    retry_if_exception_type,
-    stop_after_attempt,
-    wait_random_exponential,
-)
+from pydantic import BaseModel
 
 from revline.kernel.config import Settings
-from revline.kernel.errors import LLMNotConfigured, RevlineError
+from revline.kernel.llm.core import Call, CallOptions, GatewayCore
+from revline.kernel.llm.errors import LLMInvalidOutput, LLMUnavailable, ProviderFailure
+from revline.kernel.llm.providers import Completion
+from revline.kernel.llm.routing import Deployment
+from revline.kernel.llm.streaming import AsyncTextStream, TextStream
+from revline.kernel.llm.structured import (
+    Validator,
+    json_validator,
+    model_validator,
+    schema_message,
+)
+from revline.kernel.llm.types import ChatResult, Message
 
-RETRYABLE = (openai.RateLimitError, openai.APIConnectionError, openai.InternalServerError)
-
-
-class LLMError(RevlineError):
-    """The provider failed after retries, or answered with something unusable."""
-
-    status_code = 502
-
-
-@dataclass
-class ChatResult:
-    """Text plus usage of one completed call."""
-
-    text: str
-    model: str
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    latency_ms: float = 0.0
+M = TypeVar("M", bound=BaseModel)
+Unit = tuple[ChatResult, Any, str | None, int]
 
 
-@dataclass
-class LLMGateway:
-    """Thin, typed entry point; owns retries (SDK retries are off)."""
+def _schema_parts(schema: type[BaseModel] | dict[str, Any]) -> tuple[dict[str, Any], Validator]:
+    if isinstance(schema, dict):
+        return schema, json_validator(schema)
+    if isinstance(schema, type) and issubclass(schema, BaseModel):
+        return schema.model_json_schema(), model_validator(schema)
+    from revline.kernel.errors import InvalidInput
 
-    settings: Settings
-    client: openai.OpenAI
-    calls: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    attempts: int = 3
-    history: list[ChatResult] = field(default_factory=list)
+    raise InvalidInput("schema must be a Pydantic model class or a JSON-schema dict")
 
+
+class _Plan:
+    """Which unit runs next: the chain; on a bad answer one repair on that model; then the rest.
+
+    `call` and `candidates` name the next unit; `take` consumes a unit's outcome (None when
+    the repair call itself failed) and returns the final answer, or None to run again.
+    """
+
+    def __init__(self, core: GatewayCore, call: Call) -> None:
+        self.core = core
+        self.original = call
+        self.call = call
+        self.chain = list(call.plan)
+        self.candidates = self.chain
+        self.errors: list[str] = []
+        self.repair_index: int | None = None
+
+    @property
+    def repairing(self) -> bool:
+        """True while the next unit is the one repair attempt."""
+        return self.repair_index is not None
+
+    def take(self, unit: Unit | None) -> tuple[ChatResult, Any] | None:
+        """The answer when the unit produced a valid one, else set up the next unit."""
+        if unit is not None and unit[2] is None:
+            return unit[0], unit[1]
+        if self.repair_index is None:
+            assert unit is not None  # a failed first unit raises instead
+            result, _, invalid, index = unit
+            self.errors.append(f"{self.chain[index].key}: invalid output: {invalid}")
+            self.repair_index = index
+            self.call = self.core.repair(self.original, result.text, str(invalid))
+            self.candidates = [self.chain[index]]
+            return None
+        invalid = unit[2] if unit is not None else "the repair call failed"
+        index, self.repair_index = self.repair_index, None
+        self.errors.append(f"{self.chain[index].key}: still invalid after one repair: {invalid}")
+        self.chain = self.chain[index + 1 :]
+        if not self.chain:
+            raise LLMInvalidOutput(
+                f"no valid answer for {self.original.requested!r}: " + "; ".join(self.errors)
+            )
+        self.call, self.candidates = self.original, self.chain
+        return None
+
+
+class LLMGateway(GatewayCore):
+    """Typed entry point: chat, chat_json, structured, stream, and their async twins."""
+
+    # Blocking API -----------------------------------------------------------------------
     def chat(
-        self,
-        messages: list[dict[str, str]],
-        *,
-        model: str | None = None,
-        temperature: float = 0.0,
-        max_tokens: int = 1024,
-        json_mode: bool = False,
+        self, messages: list[Message], *, json_mode: bool = False,
+        **options: Unpack[CallOptions],
     ) -> ChatResult:
-        """One chat completion with jittered exponential backoff on retryable errors."""
-        kwargs: dict[str, Any] = {
-            "model": model or self.settings.llm_model,
-            "messages": messages,
-            "temperature": temperature,
-            "max_tokens": max_tokens,
-        }
-        if json_mode:
-            kwargs["response_format"] = {"type": "json_object"}
-        started = time.perf_counter()
-        try:
-            for attempt in Retrying(
-                stop=stop_after_attempt(self.attempts),
-                wait=wait_random_exponential(multiplier=0.2, max=5),
-                retry=retry_if_exception_type(RETRYABLE),
-                reraise=True,
-            ):
-                with attempt:
-                    resp = self.client.chat.completions.create(**kwargs)
-        except openai.AuthenticationError as exc:
-            raise LLMError(
-                "LLM provider rejected the API key; check REVLINE_OPENAI_API_KEY"
-            ) from exc
-        except openai.OpenAIError as exc:
-            raise LLMError(f"LLM call failed: {type(exc).__name__}: {exc}") from exc
-        usage = resp.usage
-        result = ChatResult(
-            text=resp.choices[0].message.content or "",
-            model=resp.model,
-            prompt_tokens=usage.prompt_tokens if usage else 0,
-            completion_tokens=usage.completion_tokens if usage else 0,
-            latency_ms=(time.perf_counter() - started) * 1000,
-        )
-        self.calls += 1
-        self.prompt_tokens += result.prompt_tokens
-        self.completion_tokens += result.completion_tokens
-        self.history.append(result)
-        return result
+        """One completion; `model` is an alias (default, cheap, classifier, ...) or a model."""
+        call = self.prepare(messages, json_mode=json_mode, **options)
+        return self._complete(call, None)[0]
 
-    def chat_json(self, messages: list[dict[str, str]], **kwargs: Any) -> Any:
-        """Chat in JSON mode and parse the answer; a non-JSON answer is an LLMError."""
-        result = self.chat(messages, json_mode=True, **kwargs)
+    def chat_json(
+        self, messages: list[Message], *, schema: dict[str, Any] | None = None,
+        **options: Unpack[CallOptions],
+    ) -> Any:
+        """Parsed JSON answer; unparsable answers are repaired once, then fall back."""
+        call = self._json_call(messages, schema, options)
+        return self._complete(call, json_validator(schema))[1]
+
+    @overload
+    def structured(self, messages: list[Message], *, schema: type[M],
+                   **options: Unpack[CallOptions]) -> M: ...
+
+    @overload
+    def structured(self, messages: list[Message], *, schema: dict[str, Any],
+                   **options: Unpack[CallOptions]) -> Any: ...
+
+    def structured(
+        self, messages: list[Message], *, schema: type[BaseModel] | dict[str, Any],
+        **options: Unpack[CallOptions],
+    ) -> Any:
+        """A validated Pydantic instance (or schema-checked JSON for a dict schema)."""
+        json_schema, validator = _schema_parts(schema)
+        return self._complete(self._json_call(messages, json_schema, options), validator)[1]
+
+    def stream(self, messages: list[Message], **options: Unpack[CallOptions]) -> TextStream:
+        """Text deltas; falls back only before the first one, then StreamTruncated on a break."""
+        return TextStream(self, self.prepare(messages, **options))
+
+    # Async API --------------------------------------------------------------------------
+    async def achat(
+        self, messages: list[Message], *, json_mode: bool = False,
+        **options: Unpack[CallOptions],
+    ) -> ChatResult:
+        """`chat` on the running event loop (database steps run in a worker thread)."""
+        call = await asyncio.to_thread(
+            functools.partial(self.prepare, messages, json_mode=json_mode, **options))
+        return (await self._acomplete(call, None))[0]
+
+    async def achat_json(
+        self, messages: list[Message], *, schema: dict[str, Any] | None = None,
+        **options: Unpack[CallOptions],
+    ) -> Any:
+        """`chat_json` on the running event loop."""
+        call = await asyncio.to_thread(self._json_call, messages, schema, options)
+        return (await self._acomplete(call, json_validator(schema)))[1]
+
+    async def astructured(
+        self, messages: list[Message], *, schema: type[BaseModel] | dict[str, Any],
+        **options: Unpack[CallOptions],
+    ) -> Any:
+        """`structured` on the running event loop."""
+        json_schema, validator = _schema_parts(schema)
+        call = await asyncio.to_thread(self._json_call, messages, json_schema, options)
+        return (await self._acomplete(call, validator))[1]
+
+    def astream(
+        self, messages: list[Message], **options: Unpack[CallOptions]
+    ) -> AsyncTextStream:
+        """Async text deltas with the same fallback and truncation rules as `stream`."""
+        return AsyncTextStream(self, self.prepare(messages, **options))
+
+    # Orchestration ----------------------------------------------------------------------
+    def _json_call(
+        self, messages: list[Message], schema: dict[str, Any] | None, options: CallOptions
+    ) -> Call:
+        prompt = [schema_message(schema), *messages] if schema is not None else list(messages)
+        return self.prepare(prompt, json_mode=True, schema=schema, **options)
+
+    def _complete(self, call: Call, validator: Validator | None) -> tuple[ChatResult, Any]:
+        hit = self.cache_lookup(call, validator)
+        if hit is not None:
+            return hit
+        plan = _Plan(self, call)
+        while True:
+            try:
+                unit: Unit | None = self._unit(plan.call, plan.candidates, plan.errors,
+                                               validator)
+            except LLMUnavailable:
+                if not plan.repairing:
+                    raise
+                unit = None
+            answer = plan.take(unit)
+            if answer is not None:
+                return answer
+
+    async def _acomplete(
+        self, call: Call, validator: Validator | None
+    ) -> tuple[ChatResult, Any]:
+        hit = await asyncio.to_thread(self.cache_lookup, call, validator)
+        if hit is not None:
+            return hit
+        plan = _Plan(self, call)
+        while True:
+            try:
+                unit: Unit | None = await self._aunit(plan.call, plan.candidates,
+                                                      plan.errors, validator)
+            except LLMUnavailable:
+                if not plan.repairing:
+                    raise
+                unit = None
+            answer = plan.take(unit)
+            if answer is not None:
+                return answer
+
+    def _once(self, dep: Deployment, call: Call, res: Any) -> Completion:
+        res.attempts += 1
         try:
-            return json.loads(result.text)
-        except json.JSONDecodeError as exc:
-            raise LLMError(f"LLM answered non-JSON: {result.text[:80]!r}") from exc
+            return self.provider(dep.provider).complete(self.request(dep, call))
+        except ProviderFailure as failure:
+            self.failed_attempt(dep, failure)
+            raise
+
+    async def _aonce(self, dep: Deployment, call: Call, res: Any) -> Completion:
+        res.attempts += 1
+        try:
+            return await self.provider(dep.provider).acomplete(self.request(dep, call))
+        except ProviderFailure as failure:
+            self.failed_attempt(dep, failure)
+            raise
+
+    def _unit(
+        self,
+        call: Call,
+        candidates: list[Deployment],
+        errors: list[str],
+        validator: Validator | None,
+    ) -> Unit:
+        """One reservation, served by the first deployment that answers."""
+        res = self.reserve(call, candidates)
+        try:
+            for index, dep in self.admitted(candidates, errors):
+                try:
+                    completion: Completion = self.retrying(dep)(self._once, dep, call, res)
+                except ProviderFailure as failure:
+                    self.give_up(dep, failure, errors)
+                    continue
+                return (*self.finish(call, res, dep, completion, validator), index)
+            raise self.unavailable(call, errors)
+        except BaseException as exc:
+            self.abort(res, exc)
+            raise
+
+    async def _aunit(
+        self,
+        call: Call,
+        candidates: list[Deployment],
+        errors: list[str],
+        validator: Validator | None,
+    ) -> Unit:
+        res = await asyncio.to_thread(self.reserve, call, candidates)
+        try:
+            for index, dep in self.admitted(candidates, errors):
+                try:
+                    completion: Completion = await self.aretrying(dep)(
+                        self._aonce, dep, call, res)
+                except ProviderFailure as failure:
+                    self.give_up(dep, failure, errors)
+                    continue
+                done = await asyncio.to_thread(self.finish, call, res, dep, completion,
+                                               validator)
+                return (*done, index)
+            raise self.unavailable(call, errors)
+        except BaseException as exc:
+            self.abort(res, exc)  # inline: must run even while the task is being cancelled
+            raise
+
+
+_gateways: OrderedDict[str, LLMGateway] = OrderedDict()
+_glock = threading.Lock()
+_KEEP = 8  # configurations kept alive; tests and multi-tenant hosts switch between a few
+
+
+def _fingerprint(settings: Settings) -> str:
+    """What makes two gateways different: LLM settings (keys included) and the database."""
+    data = {name: getattr(settings, name) for name in type(settings).model_fields
+            if name.startswith("llm_") or name.endswith("_api_key")}
+    data["database"] = settings.effective_database_url
+    data["tenant"] = settings.default_tenant
+    blob = json.dumps(data, sort_keys=True, default=lambda v: getattr(
+        v, "get_secret_value", lambda: str(v))())
+    return hashlib.sha256(blob.encode()).hexdigest()
 
 
 def get_gateway(settings: Settings) -> LLMGateway:
-    """The configured gateway, or LLMNotConfigured saying how to configure one."""
-    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else ""
-    if not key and not settings.llm_base_url:
-        raise LLMNotConfigured()
-    client = openai.OpenAI(
-        api_key=key or "not-needed",
-        base_url=settings.llm_base_url,
-        max_retries=0,
-        timeout=60.0,
-    )
-    return LLMGateway(settings=settings, client=client)
+    """The process-wide gateway for these settings (shared breaker, pools and cost windows).
+
+    Raises LLMNotConfigured, saying how to configure a provider, when none is set.
+    """
+    key = _fingerprint(settings)
+    with _glock:
+        gateway = _gateways.get(key)
+        if gateway is not None:
+            _gateways.move_to_end(key)
+            return gateway
+    gateway = LLMGateway(settings)
+    with _glock:
+        gateway = _gateways.setdefault(key, gateway)
+        _gateways.move_to_end(key)
+        evicted = [_gateways.popitem(last=False)[1] for _ in range(len(_gateways) - _KEEP)]
+    for old in evicted:
+        # Only idle database connections: a caller may still hold the evicted gateway, and
+        # its SDK clients and store keep working (they reconnect on demand).
+        old.store_close()
+    return gateway
+
+
+def reset_gateways() -> None:
+    """Close and forget every shared gateway (tests switch settings between cases)."""
+    with _glock:
+        gateways = list(_gateways.values())
+        _gateways.clear()
+    for gateway in gateways:
+        gateway.close()
