@@ -97,17 +97,8 @@ def run(
     db = get_database(settings)
     with db.session() as session:
         tenant_id = ensure_tenant(session, tenant or settings.default_tenant).id
-    classifier, mockup, reason = llm_hooks(settings, tenant_id)
     progress = RichProgress(err)
-    pipeline = LeadPipeline(
-        db,
-        settings,
-        tenant_id,
-        progress=progress,
-        llm_classifier=classifier,
-        mockup_writer=mockup,
-        llm_unavailable_reason=reason,
-    )
+    pipeline = LeadPipeline(db, settings, tenant_id, progress=progress)
     options = RunOptions(
         input_path=input_file,
         output_xlsx=output,
@@ -117,6 +108,10 @@ def run(
         restart=restart,
     )
     run_id = pipeline.prepare(options)
+    # LLM calls are billed to the run as the job, so the run id must exist first.
+    classifier, mockup, reason = llm_hooks(settings, tenant_id, job_id=run_id)
+    pipeline.llm_classifier, pipeline.mockup_writer = classifier, mockup
+    pipeline.llm_unavailable_reason = reason
     try:
         summary = pipeline.execute(run_id)
     except KeyboardInterrupt:

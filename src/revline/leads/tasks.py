@@ -17,7 +17,7 @@ def run_pipeline(tenant_id: str, run_id: str) -> dict[str, object]:
 
     settings = get_settings()
     db = get_database(settings)
-    classifier, mockup, reason = llm_hooks(settings, uuid.UUID(tenant_id))
+    classifier, mockup, reason = llm_hooks(settings, uuid.UUID(tenant_id), job_id=run_id)
     pipeline = LeadPipeline(
         db,
         settings,
