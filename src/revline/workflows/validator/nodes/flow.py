@@ -1,0 +1,365 @@
+"""Control flow: if-else, iteration and loop (with their start/end nodes), aggregators,
+variable assigners, list operator and human input."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from typing_extensions import override
+
+from revline.workflows.validator.model import NodeView
+from revline.workflows.validator.nodes.base import SEGMENT_TYPES, Fields, NodeRule
+
+COMPARISON_OPERATORS = (
+    "contains", "not contains", "start with", "end with", "is", "is not", "empty", "not empty",
+    "in", "not in", "all of", "=", "≠", ">", "<", "≥", "≤", "null", "not null", "exists",
+    "not exists", "before", "after",
+)
+VALUELESS_OPERATORS = ("empty", "not empty", "null", "not null", "exists", "not exists")
+LIST_FILTER_OPERATORS = (
+    "contains", "start with", "end with", "is", "in", "empty", "not contains", "is not",
+    "not in", "not empty", "=", "≠", "<", ">", "≥", "≤",
+)
+ITERATION_ERROR_MODES = ("terminated", "continue-on-error", "remove-abnormal-output")
+LOOP_VARIABLE_TYPES = (
+    "string", "number", "object", "boolean", "array[string]", "array[number]",
+    "array[object]", "array[boolean]",
+)
+ASSIGNER_OPERATIONS = (
+    "over-write", "clear", "append", "extend", "set", "+=", "-=", "*=", "/=",
+    "remove-first", "remove-last",
+)
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def check_conditions(fields: Fields, at: str, conditions: list[Any]) -> None:
+    """Each condition needs a variable, a known operator and (mostly) a value to compare."""
+    for j, cond in enumerate(conditions):
+        cat = f"{at}[{j}]"
+        if not isinstance(cond, dict):
+            fields.error(cat, "condition.shape", f"{cat} must be a mapping")
+            continue
+        fields.selector(f"{cat}.variable_selector", "pick the variable to test")
+        op = fields.choice(f"{cat}.comparison_operator", COMPARISON_OPERATORS)
+        if op is None or op in VALUELESS_OPERATORS or cond.get("sub_variable_condition"):
+            continue
+        value = cond.get("value")
+        if value is None or value == "" or value == []:
+            fields.error(f"{cat}.value", "condition.value_required",
+                         f"operator {op!r} needs a value to compare with; set value")
+
+
+class IfElseRule(NodeRule):
+    """IF/ELSE: one branch per case (handle = case_id) plus the ELSE branch (handle `false`)."""
+
+    type = "if-else"
+
+    @override
+    def check(self, fields: Fields) -> None:
+        cases = fields.get("cases")
+        if not cases and isinstance(fields.get("conditions"), list):
+            # DSL before cases existed: one condition list, branches `true` and `false`.
+            fields.choice("logical_operator", ("and", "or"), required=False)
+            check_conditions(fields, "conditions", fields.get("conditions"))
+            return
+        cases = fields.items("cases", "add at least one case {case_id, logical_operator, "
+                             "conditions}", nonempty=True)
+        ids: list[tuple[str, Any]] = []
+        for i, case in enumerate(cases or []):
+            at = f"cases[{i}]"
+            if not isinstance(case, dict):
+                fields.error(at, "ifelse.case", f"{at} must be a mapping")
+                continue
+            case_id = fields.text(f"{at}.case_id", "give the case an id; edges use it as "
+                                  "sourceHandle ('true' for the first case)")
+            if case_id == "false":
+                fields.error(f"{at}.case_id", "ifelse.case_id_false",
+                             "case_id 'false' is reserved for the ELSE branch; rename the case")
+            elif case_id is not None:
+                ids.append((f"{at}.case_id", case_id))
+            fields.choice(f"{at}.logical_operator", ("and", "or"))
+            conditions = fields.items(f"{at}.conditions", "add the conditions of this case",
+                                      nonempty=True)
+            check_conditions(fields, f"{at}.conditions", conditions or [])
+        fields.unique(ids, "ifelse.case_duplicate", "case_id")
+
+    @override
+    def branch_handles(self, node: NodeView) -> list[str]:
+        cases = node.data.get("cases")
+        if not cases and isinstance(node.data.get("conditions"), list):
+            return ["true", "false"]
+        ids = [c.get("case_id") for c in cases or [] if isinstance(c, dict)] \
+            if isinstance(cases, list) else []
+        return [str(i) for i in ids if isinstance(i, str) and i] + ["false"]
+
+
+class IterationRule(NodeRule):
+    """Iteration: runs its child subgraph once per item of an array."""
+
+    type = "iteration"
+    container = True
+
+    @override
+    def check(self, fields: Fields) -> None:
+        fields.selector("iterator_selector", "point it at the array to iterate over")
+        fields.selector("output_selector", "point it at the child node output to collect, "
+                        "e.g. [child_llm, text]")
+        fields.choice("error_handle_mode", ITERATION_ERROR_MODES, required=False)
+        if fields.get("is_parallel") is True:
+            fields.integer("parallel_nums", minimum=1, hint="run at least one item at a time")
+
+    @override
+    def outputs(self, node: NodeView) -> frozenset[str] | None:
+        return frozenset({"output"})
+
+    @override
+    def scope_variables(self, node: NodeView) -> frozenset[str]:
+        return frozenset({"item", "index"})
+
+
+class LoopRule(NodeRule):
+    """Loop: runs its child subgraph until a break condition or loop_count."""
+
+    type = "loop"
+    container = True
+
+    @override
+    def check(self, fields: Fields) -> None:
+        fields.integer("loop_count", minimum=1, required=True,
+                       hint="set the maximum rounds, e.g. 5")
+        conditions = fields.items("break_conditions", "list the stop conditions ([] for none)")
+        check_conditions(fields, "break_conditions", conditions or [])
+        fields.choice("logical_operator", ("and", "or"))
+        labels: list[tuple[str, Any]] = []
+        for i, var in enumerate(fields.items("loop_variables", "", required=False) or []):
+            at = f"loop_variables[{i}]"
+            if not isinstance(var, dict):
+                fields.error(at, "loop.variable", f"{at} must be a mapping with label and var_type")
+                continue
+            label = fields.text(f"{at}.label", "name the loop variable")
+            if label is not None:
+                labels.append((f"{at}.label", label))
+            fields.choice(f"{at}.var_type", LOOP_VARIABLE_TYPES)
+            fields.choice(f"{at}.value_type", ("variable", "constant"))
+        fields.unique(labels, "loop.variable_duplicate", "loop variable")
+
+    def _labels(self, node: NodeView) -> set[str]:
+        return {v["label"] for v in node.data.get("loop_variables") or []
+                if isinstance(v, dict) and isinstance(v.get("label"), str)}
+
+    @override
+    def outputs(self, node: NodeView) -> frozenset[str] | None:
+        extra = node.data.get("outputs")
+        return frozenset(self._labels(node) | (set(extra) if isinstance(extra, dict) else set())
+                         | {"loop_round"})
+
+    @override
+    def scope_variables(self, node: NodeView) -> frozenset[str]:
+        return frozenset(self._labels(node) | {"index"})
+
+
+class IterationStartRule(NodeRule):
+    """The entry of an iteration's subgraph."""
+
+    type = "iteration-start"
+    inside = "iteration"
+
+
+class LoopStartRule(NodeRule):
+    """The entry of a loop's subgraph."""
+
+    type = "loop-start"
+    inside = "loop"
+
+
+class LoopEndRule(NodeRule):
+    """Breaks out of a loop."""
+
+    type = "loop-end"
+    inside = "loop"
+
+
+class VariableAggregatorRule(NodeRule):
+    """Variable aggregator: the first non-empty of several branch outputs (optionally grouped)."""
+
+    type = "variable-aggregator"
+
+    @override
+    def check(self, fields: Fields) -> None:
+        output_type = fields.get("output_type")
+        if not isinstance(output_type, str) or output_type.lower() not in SEGMENT_TYPES:
+            fields.error("output_type", "node.field_enum",
+                         f"output_type {output_type!r} is not a Dify variable type; e.g. string")
+        grouped = fields.get("advanced_settings.group_enabled") is True
+        variables = fields.items("variables", "list the selectors to aggregate",
+                                 nonempty=not grouped)
+        self._selectors(fields, "variables", variables or [])
+        if grouped:
+            names: list[tuple[str, Any]] = []
+            for i, group in enumerate(fields.items("advanced_settings.groups",
+                                                   "add the groups", nonempty=True) or []):
+                at = f"advanced_settings.groups[{i}]"
+                if not isinstance(group, dict):
+                    fields.error(at, "aggregator.group", f"{at} must be a mapping")
+                    continue
+                name = fields.text(f"{at}.group_name", "name the group")
+                if name is not None:
+                    names.append((f"{at}.group_name", name))
+                self._selectors(fields, f"{at}.variables", group.get("variables") or [])
+            fields.unique(names, "aggregator.group_duplicate", "group name")
+
+    def _selectors(self, fields: Fields, at: str, values: list[Any]) -> None:
+        for i, value in enumerate(values):
+            if not (isinstance(value, list) and len(value) >= 2
+                    and all(isinstance(v, str) for v in value)):
+                fields.error(f"{at}[{i}]", "node.selector_shape",
+                             "each aggregated variable must be a selector [node_id, variable]")
+
+    @override
+    def outputs(self, node: NodeView) -> frozenset[str] | None:
+        groups = node.data.get("advanced_settings") or {}
+        names = {g.get("group_name") for g in groups.get("groups") or [] if isinstance(g, dict)} \
+            if isinstance(groups, dict) else set()
+        return frozenset({"output"} | {n for n in names if isinstance(n, str)})
+
+
+class LegacyAggregatorRule(VariableAggregatorRule):
+    """`variable-assigner`: the old name of the variable aggregator."""
+
+    type = "variable-assigner"
+
+
+class AssignerRule(NodeRule):
+    """Variable assigner: writes conversation variables (or loop variables inside a loop)."""
+
+    type = "assigner"
+
+    @override
+    def check(self, fields: Fields) -> None:
+        if not fields.has("items") and fields.has("assigned_variable_selector"):
+            fields.selector("assigned_variable_selector", "pick the conversation variable to write")
+            mode = fields.choice("write_mode", ("over-write", "append", "clear"))
+            if mode != "clear":
+                fields.selector("input_variable_selector", "pick the value to write")
+            return
+        items = fields.items("items", "list the assignments {variable_selector, operation, "
+                             "input_type, value}", nonempty=True)
+        for i, item in enumerate(items or []):
+            at = f"items[{i}]"
+            if not isinstance(item, dict):
+                fields.error(at, "assigner.item", f"{at} must be a mapping")
+                continue
+            fields.selector(f"{at}.variable_selector", "pick the variable to write, e.g. "
+                            "[conversation, topic]")
+            fields.choice(f"{at}.operation", ASSIGNER_OPERATIONS)
+            fields.choice(f"{at}.input_type", ("variable", "constant"))
+
+
+class ListOperatorRule(NodeRule):
+    """List operator: filter, sort, limit or pick from an array."""
+
+    type = "list-operator"
+
+    @override
+    def check(self, fields: Fields) -> None:
+        fields.selector("variable", "point it at the array to process")
+        filter_by = fields.mapping("filter_by", "set filter_by: {enabled: false, conditions: []}")
+        order_by = fields.mapping("order_by", "set order_by: {enabled: false, key: '', value: asc}")
+        limit = fields.mapping("limit", "set limit: {enabled: false, size: 10}")
+        if filter_by and filter_by.get("enabled") is True:
+            conditions = fields.items("filter_by.conditions", "add a filter condition",
+                                      nonempty=True)
+            for i, cond in enumerate(conditions or []):
+                at = f"filter_by.conditions[{i}]"
+                if not isinstance(cond, dict):
+                    fields.error(at, "condition.shape", f"{at} must be a mapping")
+                    continue
+                op = fields.choice(f"{at}.comparison_operator", LIST_FILTER_OPERATORS)
+                if op and op not in VALUELESS_OPERATORS and cond.get("value") in (None, "", []):
+                    fields.error(f"{at}.value", "condition.value_required",
+                                 f"operator {op!r} needs a value; set value")
+        if order_by and order_by.get("enabled") is True:
+            fields.choice("order_by.value", ("asc", "desc"))
+        if limit and limit.get("enabled") is True:
+            fields.integer("limit.size", minimum=1, required=True,
+                           hint="keep at least one item, or disable the limit")
+        if fields.get("extract_by.enabled") is True:
+            fields.text("extract_by.serial", "set which item to extract, e.g. '1'")
+
+    @override
+    def outputs(self, node: NodeView) -> frozenset[str] | None:
+        return frozenset({"result", "first_record", "last_record"})
+
+
+class HumanInputRule(NodeRule):
+    """Human input: pauses for a form; each user action is a branch."""
+
+    type = "human-input"
+
+    @override
+    def check(self, fields: Fields) -> None:
+        if not isinstance(fields.get("form_content") or "", str):
+            fields.error("form_content", "node.field_type", "form_content must be a string")
+        names: list[tuple[str, Any]] = []
+        for i, item in enumerate(fields.items("inputs", "", required=False) or []):
+            at = f"inputs[{i}]"
+            if not isinstance(item, dict):
+                fields.error(at, "human.input", f"{at} must be a mapping")
+                continue
+            name = fields.text(f"{at}.output_variable_name", "name the form field")
+            if name is not None:
+                names.append((f"{at}.output_variable_name", name))
+        fields.unique(names, "human.input_duplicate", "form field")
+        ids: list[tuple[str, Any]] = []
+        for i, action in enumerate(fields.items("user_actions", "add the buttons the reviewer "
+                                                "can press {id, title}", nonempty=True) or []):
+            at = f"user_actions[{i}]"
+            if not isinstance(action, dict):
+                fields.error(at, "human.action", f"{at} must be a mapping with id and title")
+                continue
+            action_id = fields.text(f"{at}.id", "give the action an id; edges use it as "
+                                    "sourceHandle")
+            if action_id is not None:
+                if not _IDENTIFIER.match(action_id) or len(action_id) > 20:
+                    fields.error(f"{at}.id", "human.action_id",
+                                 f"action id {action_id!r} must be an identifier of at most 20 "
+                                 "characters")
+                ids.append((f"{at}.id", action_id))
+            title = fields.text(f"{at}.title", "label the button")
+            if title is not None and len(title) > 20:
+                fields.error(f"{at}.title", "human.action_title",
+                             "action title must be at most 20 characters")
+        fields.unique(ids, "human.action_duplicate", "action id")
+        fields.integer("timeout", minimum=1, hint="how long to wait for the reviewer")
+        fields.choice("timeout_unit", ("hour", "day"), required=False)
+
+    @override
+    def branch_handles(self, node: NodeView) -> list[str]:
+        actions = node.data.get("user_actions")
+        return [a["id"] for a in actions or [] if isinstance(a, dict)
+                and isinstance(a.get("id"), str) and a["id"]] if isinstance(actions, list) else []
+
+    @override
+    def required_branches(self, node: NodeView) -> list[str]:
+        # A reviewer's "reject" may legitimately end the run, so actions need no edge.
+        return []
+
+    @override
+    def source_handles(self, node: NodeView) -> frozenset[str]:
+        return super().source_handles(node) | {"__timeout"}
+
+    @override
+    def outputs(self, node: NodeView) -> frozenset[str] | None:
+        names = {i.get("output_variable_name") for i in node.data.get("inputs") or []
+                 if isinstance(i, dict)}
+        return frozenset(n for n in names if isinstance(n, str)) | {
+            "__action_id", "__rendered_content"
+        }
+
+
+FLOW_RULES: tuple[NodeRule, ...] = (
+    IfElseRule(), IterationRule(), LoopRule(), IterationStartRule(), LoopStartRule(),
+    LoopEndRule(), VariableAggregatorRule(), LegacyAggregatorRule(), AssignerRule(),
+    ListOperatorRule(), HumanInputRule(),
+)
