@@ -1,0 +1,64 @@
+"""Secret detection: literal credentials must never sit in a DSL (use secret env variables)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+# Keys whose string value is a credential unless it only references a variable.
+SECRET_KEYS = frozenset({
+    "api_key", "apikey", "api_secret", "secret", "secret_key", "client_secret", "password",
+    "passwd", "token", "access_token", "refresh_token", "auth_token", "bearer_token",
+    "access_key", "access_key_id", "secret_access_key", "private_key", "authorization",
+    "credential", "credentials",
+})
+# Well-known credential shapes, wherever they appear (prompts, code, URLs, headers).
+SECRET_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("an OpenAI/Anthropic-style API key", re.compile(r"\bsk-(?:ant-|proj-)?[A-Za-z0-9_\-]{20,}")),
+    ("an AWS access key id", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
+    ("a GitHub token", re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}\b")),
+    ("a Slack token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}")),
+    ("a Google API key", re.compile(r"\bAIza[0-9A-Za-z_\-]{35}\b")),
+    ("a private key block", re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")),
+    ("a bearer token", re.compile(r"\bBearer\s+[A-Za-z0-9._\-]{24,}")),
+    ("a JSON web token",
+     re.compile(r"\beyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}")),
+    ("credentials in a URL", re.compile(r"\b[a-z][a-z0-9+.\-]*://[^/\s:@]+:[^/\s@]+@")),
+)
+_ONLY_REFERENCES = re.compile(r"^(?:\s*(?:\{\{#[^#{}]+#\}\}|Bearer|Basic|Token)\s*)+$")
+
+
+@dataclass(frozen=True, slots=True)
+class SecretFinding:
+    """A literal secret at a DSL path, and what it looks like."""
+
+    path: str
+    reason: str
+
+
+def _key_secret(key: str, value: str) -> bool:
+    return key.lower() in SECRET_KEYS and bool(value.strip()) \
+        and not _ONLY_REFERENCES.match(value)
+
+
+def find_secrets(doc: Any, path: str = "") -> Iterator[SecretFinding]:
+    """Walk a DSL document and yield every literal secret (secret env values included)."""
+    if isinstance(doc, dict):
+        if doc.get("value_type") == "secret" and doc.get("value") not in (None, ""):
+            yield SecretFinding(f"{path}.value", f"secret variable {doc.get('name')!r} has a value")
+        for key, value in doc.items():
+            sub = f"{path}.{key}" if path else str(key)
+            if isinstance(value, str) and _key_secret(str(key), value):
+                yield SecretFinding(sub, f"{key!r} holds a literal credential")
+            else:
+                yield from find_secrets(value, sub)
+    elif isinstance(doc, list):
+        for i, item in enumerate(doc):
+            yield from find_secrets(item, f"{path}[{i}]")
+    elif isinstance(doc, str):
+        for reason, pattern in SECRET_PATTERNS:
+            if pattern.search(doc):
+                yield SecretFinding(path, f"text contains {reason}")
+                return
