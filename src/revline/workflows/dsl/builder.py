@@ -233,6 +233,7 @@ def scrub_secrets(document: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def dump_dsl(document: Mapping[str, Any]) -> str:
-    """YAML text of a DSL document (secrets scrubbed, key order kept, unicode as is)."""
-    return yaml.safe_dump(scrub_secrets(document), allow_unicode=True, sort_keys=False,
+    """YAML text of a DSL document (secrets scrubbed, unicode kept as is)."""
+    # Sorted keys, like Dify's own export (yaml.dump defaults), so diffs stay small.
+    return yaml.safe_dump(scrub_secrets(document), allow_unicode=True, sort_keys=True,
                           width=100)

@@ -13,6 +13,7 @@ from revline.workflows.validator.document import CURRENT_VERSION, check_document
 from revline.workflows.validator.loader import DSL_MAX_BYTES, UnreadableDSL, parse_yaml, read_text
 from revline.workflows.validator.parse import build_graph, check_nodes
 from revline.workflows.validator.report import Collector, Issue, ValidationReport
+from revline.workflows.validator.secrets import find_secrets
 from revline.workflows.validator.structure import check_structure
 from revline.workflows.validator.variables import check_references
 
@@ -37,6 +38,11 @@ def validate_document(data: Any, source: str | None = None) -> ValidationReport:
         check_nodes(model, col)
         check_structure(model, col)
         check_references(model, col)
+    if isinstance(data, dict):
+        for finding in find_secrets(data):
+            col.warn(finding.path, "secret.literal",
+                     f"{finding.reason}; a DSL is shared as a file, move the value to a secret "
+                     "environment variable and reference it as {{#env.NAME#}}")
     report.issues = col.issues
     return report
 

@@ -14,18 +14,20 @@ SECRET_KEYS = frozenset({
     "access_key", "access_key_id", "secret_access_key", "private_key", "authorization",
     "credential", "credentials",
 })
-# Well-known credential shapes, wherever they appear (prompts, code, URLs, headers).
-SECRET_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("an OpenAI/Anthropic-style API key", re.compile(r"\bsk-(?:ant-|proj-)?[A-Za-z0-9_\-]{20,}")),
-    ("an AWS access key id", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
-    ("a GitHub token", re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}\b")),
-    ("a Slack token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}")),
-    ("a Google API key", re.compile(r"\bAIza[0-9A-Za-z_\-]{35}\b")),
-    ("a private key block", re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")),
-    ("a bearer token", re.compile(r"\bBearer\s+[A-Za-z0-9._\-]{24,}")),
-    ("a JSON web token",
+# Well-known credential shapes, wherever they appear (prompts, code, URLs, headers); each with
+# substrings one of which must be present, so most strings skip the regex entirely.
+SECRET_PATTERNS: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] = (
+    ("an OpenAI/Anthropic-style API key", ("sk-",),
+     re.compile(r"\bsk-(?:ant-|proj-)?[A-Za-z0-9_\-]{20,}")),
+    ("an AWS access key id", ("AKIA", "ASIA"), re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
+    ("a GitHub token", ("gh",), re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}\b")),
+    ("a Slack token", ("xox",), re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}")),
+    ("a Google API key", ("AIza",), re.compile(r"\bAIza[0-9A-Za-z_\-]{35}\b")),
+    ("a private key block", ("PRIVATE KEY",), re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")),
+    ("a bearer token", ("Bearer",), re.compile(r"\bBearer\s+[A-Za-z0-9._\-]{24,}")),
+    ("a JSON web token", ("eyJ",),
      re.compile(r"\beyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}")),
-    ("credentials in a URL", re.compile(r"\b[a-z][a-z0-9+.\-]*://[^/\s:@]+:[^/\s@]+@")),
+    ("credentials in a URL", ("://",), re.compile(r"\b[a-z][a-z0-9+.\-]*://[^/\s:@]+:[^/\s@]+@")),
 )
 _ONLY_REFERENCES = re.compile(r"^(?:\s*(?:\{\{#[^#{}]+#\}\}|Bearer|Basic|Token)\s*)+$")
 
@@ -58,7 +60,7 @@ def find_secrets(doc: Any, path: str = "") -> Iterator[SecretFinding]:
         for i, item in enumerate(doc):
             yield from find_secrets(item, f"{path}[{i}]")
     elif isinstance(doc, str):
-        for reason, pattern in SECRET_PATTERNS:
-            if pattern.search(doc):
+        for reason, hints, pattern in SECRET_PATTERNS:
+            if any(h in doc for h in hints) and pattern.search(doc):
                 yield SecretFinding(path, f"text contains {reason}")
                 return

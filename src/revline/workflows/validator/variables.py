@@ -18,6 +18,9 @@ from revline.workflows.validator.nodes import RULES
 from revline.workflows.validator.report import Collector
 
 _TEMPLATE = re.compile(r"\{\{#([^#{}\s]+?)#\}\}")
+# What Dify's VariableTemplateParser substitutes: other `{{#...#}}` stay literal text.
+_DIFY_TEMPLATE_HEAD = re.compile(r"^[a-zA-Z0-9_]{1,50}$")
+_DIFY_TEMPLATE_PART = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]{0,29}$")
 SELECTOR_KEYS = frozenset({
     "variable_selector", "value_selector", "query_variable_selector", "iterator_selector",
     "input_variable_selector", "assigned_variable_selector", "query_attachment_selector",
@@ -142,6 +145,15 @@ class Resolver:
         target = self.model.by_id.get(head)
         if target is None:
             self._unknown_node(path, where, head)
+            return
+        if shown.startswith("{{#") and not (
+            _DIFY_TEMPLATE_HEAD.match(head) and all(_DIFY_TEMPLATE_PART.match(p) for p in parts[1:])
+        ):
+            self.col.error(path, "var.template_syntax",
+                           f"{where} will not be substituted: Dify only replaces "
+                           "{{#node.var#}} when the node id is letters, digits and _ (up to 50) "
+                           "and variable names are identifiers; rename the node id or use a "
+                           "value selector")
             return
         if target.id == node.id or target.id in self.descendants_in(node):
             self._check_inside_self(node, target, path, where, var)
