@@ -13,6 +13,11 @@ app = typer.Typer(help="Generate and validate Dify workflow DSL.", no_args_is_he
 EXIT_VALID, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
 
 
+@app.callback()
+def workflows() -> None:
+    """Dify workflow DSL: validate files now; generation builds on the same validator."""
+
+
 @app.command("validate")
 def validate(
     files: Annotated[

@@ -242,6 +242,8 @@ def _check_cycles(model: GraphModel, col: Collector) -> None:
                 continue
             edge = pending.pop()
             target = edge.target
+            if target == current:
+                continue  # a self-loop, reported by the edge rules
             if color.get(target) == 1:
                 cycle = path[path.index(target):] + [target]
                 key = frozenset(cycle)

@@ -57,7 +57,7 @@ def _walk(value: Any, path: str, is_selector: bool,
         return
     if isinstance(value, list):
         if is_selector:
-            if value and all(isinstance(v, str) for v in value):
+            if len(value) >= 2 and all(isinstance(v, str) for v in value):
                 yield path, list(value), str(list(value))
             return
         if path.endswith("variables") and value and all(isinstance(v, list) for v in value):
