@@ -237,7 +237,7 @@ BROKEN: list[tuple[str, Doc, str, str, str]] = [
      "node.field_enum", f"{P}.tool_parameters.query.type", "mixed"),
     ("tool variable value", _set(doc_with(tool()), 2, "tool_parameters.query",
                                  {"type": "variable", "value": "llm.text"}),
-     "tool.parameter_value", f"{P}.tool_parameters.query.value", "selector"),
+     "node.input_value", f"{P}.tool_parameters.query.value", "selector"),
     ("aggregator selector", _set(doc_with(aggregator()), 2, "variables", [["llm"]]),
      "node.selector_shape", f"{P}.variables[0]", "selector"),
     ("aggregator type", _set(doc_with(aggregator()), 2, "output_type", "text"),

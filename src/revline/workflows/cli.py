@@ -27,8 +27,9 @@ def validate(
 ) -> None:
     """Check Dify DSL files against Dify's own rules.
 
-    Prints one error per line as `path: message` (warnings go to stderr). Exit code 0: valid,
-    1: invalid, 2: unreadable (missing file, not UTF-8, not YAML).
+    Prints one error per line as `path: message`; warnings and the verdict go to stderr.
+
+    Exit codes: 0 valid, 1 invalid, 2 unreadable (missing file, not UTF-8, not YAML).
     """
     from revline.workflows.validator import UnreadableDSL, validate_file
 

@@ -29,6 +29,8 @@ SECRET_PATTERNS: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] = (
      re.compile(r"\beyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}")),
     ("credentials in a URL", ("://",), re.compile(r"\b[a-z][a-z0-9+.\-]*://[^/\s:@]+:[^/\s@]+@")),
 )
+# One scan per string for any hint; the specific patterns only run on a hit.
+_ANY_HINT = re.compile("|".join(re.escape(h) for _, hints, _ in SECRET_PATTERNS for h in hints))
 _ONLY_REFERENCES = re.compile(r"^(?:\s*(?:\{\{#[^#{}]+#\}\}|Bearer|Basic|Token)\s*)+$")
 
 
@@ -45,22 +47,25 @@ def _key_secret(key: str, value: str) -> bool:
         and not _ONLY_REFERENCES.match(value)
 
 
-def find_secrets(doc: Any, path: str = "") -> Iterator[SecretFinding]:
+def find_secrets(doc: Any) -> Iterator[SecretFinding]:
     """Walk a DSL document and yield every literal secret (secret env values included)."""
-    if isinstance(doc, dict):
-        if doc.get("value_type") == "secret" and doc.get("value") not in (None, ""):
-            yield SecretFinding(f"{path}.value", f"secret variable {doc.get('name')!r} has a value")
-        for key, value in doc.items():
-            sub = f"{path}.{key}" if path else str(key)
-            if isinstance(value, str) and _key_secret(str(key), value):
-                yield SecretFinding(sub, f"{key!r} holds a literal credential")
-            else:
-                yield from find_secrets(value, sub)
-    elif isinstance(doc, list):
-        for i, item in enumerate(doc):
-            yield from find_secrets(item, f"{path}[{i}]")
-    elif isinstance(doc, str):
-        for reason, hints, pattern in SECRET_PATTERNS:
-            if any(h in doc for h in hints) and pattern.search(doc):
-                yield SecretFinding(path, f"text contains {reason}")
-                return
+    stack: list[tuple[str, Any]] = [("", doc)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, dict):
+            if value.get("value_type") == "secret" and value.get("value") not in (None, ""):
+                yield SecretFinding(f"{path}.value",
+                                    f"secret variable {value.get('name')!r} has a value")
+            for key, item in reversed(value.items()):
+                sub = f"{path}.{key}" if path else str(key)
+                if isinstance(item, str) and _key_secret(str(key), item):
+                    yield SecretFinding(sub, f"{key!r} holds a literal credential")
+                else:
+                    stack.append((sub, item))
+        elif isinstance(value, list):
+            stack.extend((f"{path}[{i}]", item) for i, item in reversed(list(enumerate(value))))
+        elif isinstance(value, str) and _ANY_HINT.search(value):
+            for reason, hints, pattern in SECRET_PATTERNS:
+                if any(h in value for h in hints) and pattern.search(value):
+                    yield SecretFinding(path, f"text contains {reason}")
+                    break

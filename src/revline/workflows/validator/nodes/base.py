@@ -13,6 +13,7 @@ from revline.workflows.validator.report import Collector
 ERROR_STRATEGIES = ("fail-branch", "default-value")
 FAIL_BRANCH_HANDLES = frozenset({"fail-branch", "success-branch"})
 MODEL_MODES = ("chat", "completion")
+INPUT_TYPES = ("mixed", "variable", "constant")
 SEGMENT_TYPES = (
     "string", "number", "integer", "secret", "boolean", "object", "file", "array",
     "array[string]", "array[number]", "array[object]", "array[boolean]", "array[file]",
@@ -121,6 +122,49 @@ class Fields:
             return None
         report(dotted, "node.field_type", f"{dotted} must be a list; {hint}")
         return None
+
+    def records(self, key: str, hint: str, *, shape: str, required: bool = True,
+                nonempty: bool = False, soft: bool = False) -> list[tuple[str, dict[str, Any]]]:
+        """The mapping items of a list field as (path, item); other items are reported."""
+        found: list[tuple[str, dict[str, Any]]] = []
+        values = self.items(key, hint, required=required, nonempty=nonempty, soft=soft)
+        for i, item in enumerate(values or []):
+            at = f"{key}[{i}]"
+            if isinstance(item, dict):
+                found.append((at, item))
+            else:
+                self.error(at, "node.item_shape", f"{at} must be a mapping with {shape}")
+        return found
+
+    def names(self, records: list[tuple[str, dict[str, Any]]], key: str, hint: str, *,
+              code: str, what: str) -> list[tuple[str, str]]:
+        """Require the `key` name in every record and report repeated names."""
+        found: list[tuple[str, str]] = []
+        for at, _ in records:
+            name = self.text(f"{at}.{key}", hint)
+            if name is not None:
+                found.append((f"{at}.{key}", name))
+        self.unique(found, code, what)
+        return found
+
+    def typed_inputs(self, key: str, hint: str) -> None:
+        """Tool and agent inputs: name -> {type: mixed|variable|constant, value}."""
+        params = self.mapping(key, hint)
+        for name, param in (params or {}).items():
+            at = f"{key}.{name}"
+            if not isinstance(param, dict):
+                self.error(at, "node.input_shape", f"{at} must be a mapping {{type, value}}")
+                continue
+            kind = self.choice(f"{at}.type", INPUT_TYPES)
+            value = param.get("value")
+            if kind == "variable" and value is not None and not (
+                isinstance(value, list) and all(isinstance(v, str) for v in value)
+            ):
+                self.error(f"{at}.value", "node.input_value",
+                           "a variable input's value must be a selector [node_id, variable]")
+            if kind == "mixed" and value is not None and not isinstance(value, str):
+                self.error(f"{at}.value", "node.input_value",
+                           "a mixed input's value must be text (it may contain {{#node.var#}})")
 
     def choice(self, dotted: str, allowed: Sequence[str], *, required: bool = True,
                soft: bool = False) -> str | None:

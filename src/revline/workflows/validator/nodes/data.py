@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from typing_extensions import override
 
@@ -19,29 +18,21 @@ CODE_OUTPUT_TYPES = (
 HTTP_METHODS = ("get", "post", "put", "patch", "delete", "head", "options")
 HTTP_BODY_TYPES = ("none", "form-data", "x-www-form-urlencoded", "raw-text", "json", "binary")
 TOOL_PROVIDER_TYPES = ("plugin", "builtin", "workflow", "api", "app", "dataset-retrieval", "mcp")
-TOOL_INPUT_TYPES = ("mixed", "variable", "constant")
 _IDENT = re.compile(r"^[^\W\d]\w*$")
 
 
 def check_bound_variables(fields: Fields, key: str, *, soft_missing: bool) -> None:
     """`variables: [{variable, value_selector}]` of code and template nodes: unique names."""
-    variables = fields.items(key, "bind inputs as {variable, value_selector} ([] for none)",
-                             soft=soft_missing)
-    names: list[tuple[str, Any]] = []
-    for i, var in enumerate(variables or []):
-        at = f"{key}[{i}]"
-        if not isinstance(var, dict):
-            fields.error(at, "node.variable",
-                         f"{at} must be a mapping {{variable, value_selector}}")
-            continue
-        name = fields.text(f"{at}.variable", "name the input as used in the code/template")
-        if name is not None:
-            if not _IDENT.match(name):
-                fields.error(f"{at}.variable", "node.variable_name",
-                             f"input name {name!r} must be an identifier (letters, digits, _)")
-            names.append((f"{at}.variable", name))
+    records = fields.records(key, "bind inputs as {variable, value_selector} ([] for none)",
+                             shape="variable and value_selector", soft=soft_missing)
+    for path, name in fields.names(records, "variable", "name the input as used in the "
+                                   "code/template", code="node.variable_duplicate",
+                                   what="input name"):
+        if not _IDENT.match(name):
+            fields.error(path, "node.variable_name",
+                         f"input name {name!r} must be an identifier (letters, digits, _)")
+    for at, _ in records:
         fields.selector(f"{at}.value_selector", "point it at an upstream variable")
-    fields.unique(names, "node.variable_duplicate", "input name")
 
 
 class CodeRule(NodeRule):
@@ -155,22 +146,7 @@ class ToolRule(NodeRule):
             if value is not None and not isinstance(value, str | int | float | bool | dict):
                 fields.error(f"tool_configurations.{name}", "tool.configuration",
                              "tool settings must be strings, numbers or booleans")
-        params = fields.mapping("tool_parameters", "set the inputs as name: {type, value}")
-        for name, param in (params or {}).items():
-            at = f"tool_parameters.{name}"
-            if not isinstance(param, dict):
-                fields.error(at, "tool.parameter", f"{at} must be a mapping {{type, value}}")
-                continue
-            kind = fields.choice(f"{at}.type", TOOL_INPUT_TYPES)
-            value = param.get("value")
-            if kind == "variable" and value is not None and not (
-                isinstance(value, list) and all(isinstance(v, str) for v in value)
-            ):
-                fields.error(f"{at}.value", "tool.parameter_value",
-                             "a variable input's value must be a selector [node_id, variable]")
-            if kind == "mixed" and value is not None and not isinstance(value, str):
-                fields.error(f"{at}.value", "tool.parameter_value",
-                             "a mixed input's value must be text (it may contain {{#node.var#}})")
+        fields.typed_inputs("tool_parameters", "set the inputs as name: {type, value}")
 
     @override
     def outputs(self, node: NodeView) -> frozenset[str] | None:

@@ -33,13 +33,11 @@ ASSIGNER_OPERATIONS = (
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-def check_conditions(fields: Fields, at: str, conditions: list[Any]) -> None:
+def check_conditions(fields: Fields, key: str, hint: str, *, nonempty: bool = False) -> None:
     """Each condition needs a variable, a known operator and (mostly) a value to compare."""
-    for j, cond in enumerate(conditions):
-        cat = f"{at}[{j}]"
-        if not isinstance(cond, dict):
-            fields.error(cat, "condition.shape", f"{cat} must be a mapping")
-            continue
+    records = fields.records(key, hint, shape="variable_selector and comparison_operator",
+                             nonempty=nonempty)
+    for cat, cond in records:
         fields.selector(f"{cat}.variable_selector", "pick the variable to test")
         op = fields.choice(f"{cat}.comparison_operator", COMPARISON_OPERATORS)
         if op is None or op in VALUELESS_OPERATORS or cond.get("sub_variable_condition"):
@@ -61,28 +59,20 @@ class IfElseRule(NodeRule):
         if not cases and isinstance(fields.get("conditions"), list):
             # DSL before cases existed: one condition list, branches `true` and `false`.
             fields.choice("logical_operator", ("and", "or"), required=False)
-            check_conditions(fields, "conditions", fields.get("conditions"))
+            check_conditions(fields, "conditions", "list the conditions")
             return
-        cases = fields.items("cases", "add at least one case {case_id, logical_operator, "
-                             "conditions}", nonempty=True)
-        ids: list[tuple[str, Any]] = []
-        for i, case in enumerate(cases or []):
-            at = f"cases[{i}]"
-            if not isinstance(case, dict):
-                fields.error(at, "ifelse.case", f"{at} must be a mapping")
-                continue
-            case_id = fields.text(f"{at}.case_id", "give the case an id; edges use it as "
-                                  "sourceHandle ('true' for the first case)")
+        cases = fields.records("cases", "add at least one case {case_id, logical_operator, "
+                               "conditions}", shape="case_id and conditions", nonempty=True)
+        for path, case_id in fields.names(cases, "case_id", "give the case an id; edges use it "
+                                          "as sourceHandle ('true' for the first case)",
+                                          code="ifelse.case_duplicate", what="case_id"):
             if case_id == "false":
-                fields.error(f"{at}.case_id", "ifelse.case_id_false",
+                fields.error(path, "ifelse.case_id_false",
                              "case_id 'false' is reserved for the ELSE branch; rename the case")
-            elif case_id is not None:
-                ids.append((f"{at}.case_id", case_id))
+        for at, _ in cases:
             fields.choice(f"{at}.logical_operator", ("and", "or"))
-            conditions = fields.items(f"{at}.conditions", "add the conditions of this case",
-                                      nonempty=True)
-            check_conditions(fields, f"{at}.conditions", conditions or [])
-        fields.unique(ids, "ifelse.case_duplicate", "case_id")
+            check_conditions(fields, f"{at}.conditions", "add the conditions of this case",
+                             nonempty=True)
 
     @override
     def branch_handles(self, node: NodeView) -> list[str]:
@@ -128,21 +118,15 @@ class LoopRule(NodeRule):
     def check(self, fields: Fields) -> None:
         fields.integer("loop_count", minimum=1, required=True,
                        hint="set the maximum rounds, e.g. 5")
-        conditions = fields.items("break_conditions", "list the stop conditions ([] for none)")
-        check_conditions(fields, "break_conditions", conditions or [])
+        check_conditions(fields, "break_conditions", "list the stop conditions ([] for none)")
         fields.choice("logical_operator", ("and", "or"))
-        labels: list[tuple[str, Any]] = []
-        for i, var in enumerate(fields.items("loop_variables", "", required=False) or []):
-            at = f"loop_variables[{i}]"
-            if not isinstance(var, dict):
-                fields.error(at, "loop.variable", f"{at} must be a mapping with label and var_type")
-                continue
-            label = fields.text(f"{at}.label", "name the loop variable")
-            if label is not None:
-                labels.append((f"{at}.label", label))
+        records = fields.records("loop_variables", "", shape="label and var_type",
+                                 required=False)
+        fields.names(records, "label", "name the loop variable", code="loop.variable_duplicate",
+                     what="loop variable")
+        for at, _ in records:
             fields.choice(f"{at}.var_type", LOOP_VARIABLE_TYPES)
             fields.choice(f"{at}.value_type", ("variable", "constant"))
-        fields.unique(labels, "loop.variable_duplicate", "loop variable")
 
     def _labels(self, node: NodeView) -> set[str]:
         return {v["label"] for v in node.data.get("loop_variables") or []
@@ -196,18 +180,12 @@ class VariableAggregatorRule(NodeRule):
                                  nonempty=not grouped)
         self._selectors(fields, "variables", variables or [])
         if grouped:
-            names: list[tuple[str, Any]] = []
-            for i, group in enumerate(fields.items("advanced_settings.groups",
-                                                   "add the groups", nonempty=True) or []):
-                at = f"advanced_settings.groups[{i}]"
-                if not isinstance(group, dict):
-                    fields.error(at, "aggregator.group", f"{at} must be a mapping")
-                    continue
-                name = fields.text(f"{at}.group_name", "name the group")
-                if name is not None:
-                    names.append((f"{at}.group_name", name))
+            groups = fields.records("advanced_settings.groups", "add the groups",
+                                    shape="group_name and variables", nonempty=True)
+            fields.names(groups, "group_name", "name the group",
+                         code="aggregator.group_duplicate", what="group name")
+            for at, group in groups:
                 self._selectors(fields, f"{at}.variables", group.get("variables") or [])
-            fields.unique(names, "aggregator.group_duplicate", "group name")
 
     def _selectors(self, fields: Fields, at: str, values: list[Any]) -> None:
         for i, value in enumerate(values):
@@ -243,13 +221,10 @@ class AssignerRule(NodeRule):
             if mode != "clear":
                 fields.selector("input_variable_selector", "pick the value to write")
             return
-        items = fields.items("items", "list the assignments {variable_selector, operation, "
-                             "input_type, value}", nonempty=True)
-        for i, item in enumerate(items or []):
-            at = f"items[{i}]"
-            if not isinstance(item, dict):
-                fields.error(at, "assigner.item", f"{at} must be a mapping")
-                continue
+        items = fields.records("items", "list the assignments {variable_selector, operation, "
+                               "input_type, value}", shape="variable_selector and operation",
+                               nonempty=True)
+        for at, _ in items:
             fields.selector(f"{at}.variable_selector", "pick the variable to write, e.g. "
                             "[conversation, topic]")
             fields.choice(f"{at}.operation", ASSIGNER_OPERATIONS)
@@ -268,13 +243,9 @@ class ListOperatorRule(NodeRule):
         order_by = fields.mapping("order_by", "set order_by: {enabled: false, key: '', value: asc}")
         limit = fields.mapping("limit", "set limit: {enabled: false, size: 10}")
         if filter_by and filter_by.get("enabled") is True:
-            conditions = fields.items("filter_by.conditions", "add a filter condition",
-                                      nonempty=True)
-            for i, cond in enumerate(conditions or []):
-                at = f"filter_by.conditions[{i}]"
-                if not isinstance(cond, dict):
-                    fields.error(at, "condition.shape", f"{at} must be a mapping")
-                    continue
+            conditions = fields.records("filter_by.conditions", "add a filter condition",
+                                        shape="comparison_operator and value", nonempty=True)
+            for at, cond in conditions:
                 op = fields.choice(f"{at}.comparison_operator", LIST_FILTER_OPERATORS)
                 if op and op not in VALUELESS_OPERATORS and cond.get("value") in (None, "", []):
                     fields.error(f"{at}.value", "condition.value_required",
@@ -301,36 +272,24 @@ class HumanInputRule(NodeRule):
     def check(self, fields: Fields) -> None:
         if not isinstance(fields.get("form_content") or "", str):
             fields.error("form_content", "node.field_type", "form_content must be a string")
-        names: list[tuple[str, Any]] = []
-        for i, item in enumerate(fields.items("inputs", "", required=False) or []):
-            at = f"inputs[{i}]"
-            if not isinstance(item, dict):
-                fields.error(at, "human.input", f"{at} must be a mapping")
-                continue
-            name = fields.text(f"{at}.output_variable_name", "name the form field")
-            if name is not None:
-                names.append((f"{at}.output_variable_name", name))
-        fields.unique(names, "human.input_duplicate", "form field")
-        ids: list[tuple[str, Any]] = []
-        for i, action in enumerate(fields.items("user_actions", "add the buttons the reviewer "
-                                                "can press {id, title}", nonempty=True) or []):
-            at = f"user_actions[{i}]"
-            if not isinstance(action, dict):
-                fields.error(at, "human.action", f"{at} must be a mapping with id and title")
-                continue
-            action_id = fields.text(f"{at}.id", "give the action an id; edges use it as "
-                                    "sourceHandle")
-            if action_id is not None:
-                if not _IDENTIFIER.match(action_id) or len(action_id) > 20:
-                    fields.error(f"{at}.id", "human.action_id",
-                                 f"action id {action_id!r} must be an identifier of at most 20 "
-                                 "characters")
-                ids.append((f"{at}.id", action_id))
+        inputs = fields.records("inputs", "", shape="type and output_variable_name",
+                                required=False)
+        fields.names(inputs, "output_variable_name", "name the form field",
+                     code="human.input_duplicate", what="form field")
+        actions = fields.records("user_actions", "add the buttons the reviewer can press "
+                                 "{id, title}", shape="id and title", nonempty=True)
+        for path, action_id in fields.names(actions, "id", "give the action an id; edges use "
+                                            "it as sourceHandle", code="human.action_duplicate",
+                                            what="action id"):
+            if not _IDENTIFIER.match(action_id) or len(action_id) > 20:
+                fields.error(path, "human.action_id",
+                             f"action id {action_id!r} must be an identifier of at most 20 "
+                             "characters")
+        for at, _ in actions:
             title = fields.text(f"{at}.title", "label the button")
             if title is not None and len(title) > 20:
                 fields.error(f"{at}.title", "human.action_title",
                              "action title must be at most 20 characters")
-        fields.unique(ids, "human.action_duplicate", "action id")
         fields.integer("timeout", minimum=1, hint="how long to wait for the reviewer")
         fields.choice("timeout_unit", ("hour", "day"), required=False)
 

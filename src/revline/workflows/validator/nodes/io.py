@@ -44,20 +44,14 @@ class StartRule(NodeRule):
 
     @override
     def check(self, fields: Fields) -> None:
-        variables = fields.items("variables", "list the inputs, or use [] for none", required=False)
-        names: list[tuple[str, Any]] = []
-        for i, var in enumerate(variables or []):
-            at = f"variables[{i}]"
-            if not isinstance(var, dict):
-                fields.error(at, "start.variable",
-                             f"{at} must be a mapping with variable, label, type")
-                continue
-            name = fields.text(f"{at}.variable", "name the input, e.g. query")
-            if name is not None:
-                if not _IDENT.match(name):
-                    fields.error(f"{at}.variable", "start.variable_name",
-                                 f"input name {name!r} must be an identifier (letters, digits, _)")
-                names.append((f"{at}.variable", name))
+        records = fields.records("variables", "list the inputs, or use [] for none",
+                                 shape="variable, label and type", required=False)
+        for path, name in fields.names(records, "variable", "name the input, e.g. query",
+                                       code="start.variable_duplicate", what="input name"):
+            if not _IDENT.match(name):
+                fields.error(path, "start.variable_name",
+                             f"input name {name!r} must be an identifier (letters, digits, _)")
+        for at, var in records:
             if not isinstance(var.get("label"), str):
                 fields.error(f"{at}.label", "node.field_required",
                              f"{at}.label is required; give the input a display label")
@@ -70,7 +64,6 @@ class StartRule(NodeRule):
             if vtype == "select" and not var.get("options"):
                 fields.error(f"{at}.options", "start.select_options",
                              "a select input needs options; list the choices")
-        fields.unique(names, "start.variable_duplicate", "input name")
 
     @override
     def outputs(self, node: NodeView) -> frozenset[str] | None:
@@ -85,24 +78,17 @@ class EndRule(NodeRule):
 
     @override
     def check(self, fields: Fields) -> None:
-        outputs = fields.items("outputs", "list the outputs as {variable, value_selector}")
-        names: list[tuple[str, Any]] = []
-        for i, out in enumerate(outputs or []):
-            at = f"outputs[{i}]"
-            if not isinstance(out, dict):
-                fields.error(at, "end.output",
-                             f"{at} must be a mapping with variable and value_selector")
-                continue
-            name = fields.text(f"{at}.variable", "name the output, e.g. result")
-            if name is not None:
-                names.append((f"{at}.variable", name))
+        records = fields.records("outputs", "list the outputs as {variable, value_selector}",
+                                 shape="variable and value_selector")
+        fields.names(records, "variable", "name the output, e.g. result",
+                     code="end.output_duplicate", what="output name")
+        for at, out in records:
             fields.selector(f"{at}.value_selector",
                             "point it at an upstream variable, e.g. [llm, text]")
             vtype = out.get("value_type")
             if isinstance(vtype, str) and vtype.lower() not in SEGMENT_TYPES:
                 fields.error(f"{at}.value_type", "node.field_enum",
                              f"output value_type {vtype!r} is not a Dify variable type")
-        fields.unique(names, "end.output_duplicate", "output name")
 
 
 class AnswerRule(NodeRule):
@@ -134,14 +120,9 @@ class WebhookTriggerRule(NodeRule):
                          f"method {method!r} is not valid; use one of {', '.join(WEBHOOK_METHODS)}")
         fields.choice("content_type", WEBHOOK_CONTENT_TYPES, required=False)
         for key in ("headers", "params", "body"):
-            for i, param in enumerate(
-                fields.items(key, f"declare {key} as a list of {{name, type, required}}",
-                             required=False) or []
-            ):
-                at = f"{key}[{i}]"
-                if not isinstance(param, dict):
-                    fields.error(at, "webhook.param", f"{at} must be a mapping with name and type")
-                    continue
+            records = fields.records(key, f"declare {key} as a list of {{name, type, required}}",
+                                     shape="name and type", required=False)
+            for at, _ in records:
                 fields.text(f"{at}.name", "name the parameter")
                 if key != "headers":
                     fields.choice(f"{at}.type", WEBHOOK_PARAM_TYPES, required=False)

@@ -17,7 +17,6 @@ PARAMETER_TYPES = (
     "array[boolean]", "bool", "select",
 )
 RESERVED_PARAMETERS = ("__reason", "__is_success")
-AGENT_INPUT_TYPES = ("mixed", "variable", "constant")
 
 
 class LLMRule(NodeRule):
@@ -112,20 +111,12 @@ class QuestionClassifierRule(NodeRule):
         fields.selector("query_variable_selector",
                         "point it at the text to classify, e.g. [sys, query]")
         fields.model()
-        classes = fields.items("classes", "add at least two classes {id, name}", nonempty=True)
-        ids: list[tuple[str, Any]] = []
-        for i, item in enumerate(classes or []):
-            at = f"classes[{i}]"
-            if not isinstance(item, dict):
-                fields.error(at, "classifier.class", f"{at} must be a mapping with id and name")
-                continue
-            if item.get("id") in (None, ""):
-                fields.error(f"{at}.id", "node.field_required",
-                             f"{at}.id is required; edges use it as their sourceHandle")
-            else:
-                ids.append((f"{at}.id", str(item["id"])))
+        classes = fields.records("classes", "add at least two classes {id, name}",
+                                 shape="id and name", nonempty=True)
+        fields.names(classes, "id", "edges use the class id as their sourceHandle",
+                     code="classifier.class_duplicate", what="class id")
+        for at, _ in classes:
             fields.text(f"{at}.name", "describe the class, e.g. 'billing question'")
-        fields.unique(ids, "classifier.class_duplicate", "class id")
         _vision(fields)
 
     @override
@@ -148,27 +139,20 @@ class ParameterExtractorRule(NodeRule):
     def check(self, fields: Fields) -> None:
         fields.model()
         fields.selector("query", "point it at the text to extract from, e.g. [start, text]")
-        params = fields.items("parameters", "add the parameters to extract {name, type, "
-                              "description, required}", nonempty=True)
-        names: list[tuple[str, Any]] = []
-        for i, param in enumerate(params or []):
-            at = f"parameters[{i}]"
-            if not isinstance(param, dict):
-                fields.error(at, "extractor.parameter",
-                             f"{at} must be a mapping with name and type")
-                continue
-            name = fields.text(f"{at}.name", "name the parameter, e.g. company")
+        params = fields.records("parameters", "add the parameters to extract {name, type, "
+                                "description, required}", shape="name and type", nonempty=True)
+        for path, name in fields.names(params, "name", "name the parameter, e.g. company",
+                                       code="extractor.parameter_duplicate",
+                                       what="parameter name"):
             if name in RESERVED_PARAMETERS:
-                fields.error(f"{at}.name", "extractor.reserved_name",
+                fields.error(path, "extractor.reserved_name",
                              f"{name!r} is reserved by Dify; rename the parameter")
-            elif name is not None:
-                names.append((f"{at}.name", name))
+        for at, param in params:
             fields.choice(f"{at}.type", PARAMETER_TYPES)
             if not isinstance(param.get("description", ""), str):
                 fields.error(f"{at}.description", "node.field_type", "description must be a string")
             if "required" in param and not isinstance(param["required"], bool):
                 fields.error(f"{at}.required", "node.field_type", "required must be true or false")
-        fields.unique(names, "extractor.parameter_duplicate", "parameter name")
         mode = fields.get("reasoning_mode")
         if mode not in (None, ""):
             fields.choice("reasoning_mode", ("function_call", "prompt"))
@@ -228,14 +212,7 @@ class AgentRule(NodeRule):
         fields.text("agent_strategy_provider_name", "pick the agent strategy provider")
         fields.text("agent_strategy_name", "pick a strategy, e.g. function_calling or ReAct")
         fields.text("agent_strategy_label", "set the strategy's display label", soft=True)
-        params = fields.mapping("agent_parameters",
-                                "set the strategy inputs as name: {type, value}")
-        for name, value in (params or {}).items():
-            at = f"agent_parameters.{name}"
-            if not isinstance(value, dict):
-                fields.error(at, "agent.parameter", f"{at} must be a mapping {{type, value}}")
-                continue
-            fields.choice(f"{at}.type", AGENT_INPUT_TYPES)
+        fields.typed_inputs("agent_parameters", "set the strategy inputs as name: {type, value}")
 
     @override
     def outputs(self, node: NodeView) -> frozenset[str] | None:
