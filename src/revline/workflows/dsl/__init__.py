@@ -7,6 +7,7 @@ from revline.workflows.dsl.builder import (
     BuiltDSL,
     ConversationVar,
     EnvVar,
+    InvalidGraph,
     SecretInDSL,
     build_dsl,
     default_features,
@@ -17,7 +18,8 @@ from revline.workflows.dsl.layout import apply_layout
 from revline.workflows.dsl.repair import RepairResult, repair_graph, valid_handles
 
 __all__ = [
-    "AppSpec", "BuiltDSL", "ConversationVar", "EnvVar", "RepairResult", "SecretInDSL",
+    "AppSpec", "BuiltDSL", "ConversationVar", "EnvVar", "InvalidGraph", "RepairResult",
+    "SecretInDSL",
     "apply_layout", "build_dsl", "default_features", "dump_dsl", "repair_graph", "scrub_secrets",
     "valid_handles",
 ]

@@ -47,6 +47,10 @@ class SecretInDSL(InvalidInput):
     """An export would contain a literal credential."""
 
 
+class InvalidGraph(InvalidInput):
+    """The graph handed to the builder has a node it cannot place (no id, no data)."""
+
+
 @dataclass(frozen=True, slots=True)
 class AppSpec:
     """The `app` block: what the imported app is called and which mode it runs in."""
@@ -142,7 +146,7 @@ def normalize_node(
 ) -> dict[str, Any]:
     """One node in the shape Dify's editor writes (canvas type, title, container markers)."""
     node = copy.deepcopy(dict(raw))
-    data = dict(node.get("data") or {})
+    data = dict(node["data"]) if isinstance(node.get("data"), Mapping) else {}
     node_type = str(data.get("type", ""))
     data.setdefault("title", DEFAULT_TITLES.get(node_type, node_type))
     data.setdefault("desc", "")
@@ -178,11 +182,17 @@ def build_dsl(
     conversation_variables: Iterable[ConversationVar] = (),
     dependencies: Iterable[Mapping[str, Any]] = (),
 ) -> BuiltDSL:
-    """A full DSL document for `graph`, with normalized nodes, repaired edges and a layout."""
-    raw_nodes = [n for n in graph.get("nodes") or [] if isinstance(n, Mapping)]
-    by_id = {str(n.get("id")): n for n in raw_nodes}
+    """A full DSL document for `graph`, with normalized nodes, repaired edges and a layout.
+
+    Raises InvalidGraph when a node has no string id or no data mapping: there is no safe
+    repair for those, the caller (or the LLM) has to fix them.
+    """
+    raw_nodes = _checked_nodes(graph)
+    by_id = {str(n["id"]): n for n in raw_nodes}
     nodes = [normalize_node(n, by_id) for n in raw_nodes]
-    repaired = repair_graph({"nodes": nodes, "edges": list(graph.get("edges") or [])})
+    raw_edges = graph.get("edges")
+    repaired = repair_graph({"nodes": nodes,
+                             "edges": list(raw_edges) if isinstance(raw_edges, list) else []})
     edges = repaired.graph["edges"]
     apply_layout(nodes, edges)
     document: dict[str, Any] = {
@@ -201,26 +211,50 @@ def build_dsl(
     return BuiltDSL(document=document, repairs=repaired.changes)
 
 
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _seq(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _checked_nodes(graph: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    nodes = graph.get("nodes")
+    if not isinstance(nodes, list) or not nodes:
+        raise InvalidGraph("graph.nodes must be a non-empty list of nodes {id, data}")
+    seen: set[str] = set()
+    for i, raw in enumerate(nodes):
+        if not isinstance(raw, Mapping):
+            raise InvalidGraph(f"graph.nodes[{i}] is not a mapping; write {{id, data: {{type}}}}")
+        node_id, data = raw.get("id"), raw.get("data")
+        if not isinstance(node_id, str) or not node_id:
+            raise InvalidGraph(f"graph.nodes[{i}].id must be a non-empty string")
+        if node_id in seen:
+            raise InvalidGraph(f"graph.nodes[{i}].id {node_id!r} is used twice; make ids unique")
+        seen.add(node_id)
+        if not isinstance(data, Mapping) or not isinstance(data.get("type"), str):
+            raise InvalidGraph(f"graph.nodes[{i}].data must be a mapping with a type, e.g. "
+                               "{type: llm, ...}")
+    return nodes
+
+
 def scrub_secrets(document: Mapping[str, Any]) -> dict[str, Any]:
     """A copy safe to export: secret env values blanked, tool credential ids dropped; raises
     SecretInDSL when a literal credential remains anywhere else."""
     doc = copy.deepcopy(dict(document))
-    workflow = doc.get("workflow")
-    if isinstance(workflow, dict):
-        for var in workflow.get("environment_variables") or []:
-            if isinstance(var, dict) and var.get("value_type") == "secret":
-                var["value"] = ""
-        for node in (workflow.get("graph") or {}).get("nodes") or []:
-            data = node.get("data") if isinstance(node, dict) else None
-            if not isinstance(data, dict):
-                continue
-            # Dify's own export drops these workspace credential references.
-            data.pop("credential_id", None)
-            tools = (data.get("agent_parameters") or {}).get("tools") \
-                if isinstance(data.get("agent_parameters"), dict) else None
-            for tool in (tools or {}).get("value") or [] if isinstance(tools, dict) else []:
-                if isinstance(tool, dict):
-                    tool.pop("credential_id", None)
+    workflow = _mapping(doc.get("workflow"))
+    for var in _seq(workflow.get("environment_variables")):
+        if isinstance(var, dict) and var.get("value_type") == "secret":
+            var["value"] = ""
+    for node in _seq(_mapping(workflow.get("graph")).get("nodes")):
+        data = _mapping(_mapping(node).get("data"))
+        # Dify's own export drops these workspace credential references.
+        data.pop("credential_id", None)
+        tools = _mapping(_mapping(data.get("agent_parameters")).get("tools"))
+        for tool in _seq(tools.get("value")):
+            if isinstance(tool, dict):
+                tool.pop("credential_id", None)
     findings = list(find_secrets(doc))
     if findings:
         first = findings[0]

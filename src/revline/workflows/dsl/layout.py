@@ -35,8 +35,7 @@ def apply_layout(nodes: list[dict[str, Any]], edges: list[dict[str, Any]]) -> No
     by_id = {n["id"]: n for n in nodes}
     groups: dict[str | None, list[str]] = defaultdict(list)
     for node in nodes:
-        parent = node.get("parentId")
-        groups[parent if parent in by_id else None].append(node["id"])
+        groups[_parent(node, by_id)].append(node["id"])
     sizes: dict[str, tuple[float, float]] = {}
     for container in _deepest_first(groups, by_id):
         sizes[container] = _layout_group(groups[container], edges, by_id, sizes, CHILD_ORIGIN)
@@ -51,11 +50,16 @@ def apply_layout(nodes: list[dict[str, Any]], edges: list[dict[str, Any]]) -> No
         _absolute(node, by_id)
 
 
+def _parent(node: dict[str, Any], by_id: dict[str, Any]) -> str | None:
+    parent = node.get("parentId")
+    return parent if isinstance(parent, str) and parent in by_id else None
+
+
 def _deepest_first(groups: dict[str | None, list[str]], by_id: dict[str, Any]) -> list[str]:
     def depth(node_id: str) -> int:
-        level, parent = 0, by_id[node_id].get("parentId")
-        while parent in by_id and level < len(by_id):
-            level, parent = level + 1, by_id[parent].get("parentId")
+        level, parent = 0, _parent(by_id[node_id], by_id)
+        while parent is not None and level < len(by_id):
+            level, parent = level + 1, _parent(by_id[parent], by_id)
         return level
 
     containers = [c for c in groups if c is not None]
@@ -112,11 +116,11 @@ def _layout_group(ids: list[str], edges: list[dict[str, Any]], by_id: dict[str, 
 
 def _absolute(node: dict[str, Any], by_id: dict[str, Any]) -> None:
     x, y = node["position"]["x"], node["position"]["y"]
-    parent = node.get("parentId")
+    parent = _parent(node, by_id)
     guard = 0
-    while parent in by_id and guard < len(by_id):
+    while parent is not None and guard < len(by_id):
         x += by_id[parent]["position"]["x"]
         y += by_id[parent]["position"]["y"]
-        parent = by_id[parent].get("parentId")
+        parent = _parent(by_id[parent], by_id)
         guard += 1
     node["positionAbsolute"] = {"x": x, "y": y}

@@ -27,23 +27,30 @@ class RepairResult:
     changes: list[str] = field(default_factory=list)
 
 
+def _data(node: Any) -> dict[str, Any]:
+    data = node.get("data") if isinstance(node, dict) else None
+    return data if isinstance(data, dict) else {}
+
+
+def _items(value: Any) -> list[dict[str, Any]]:
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
 def valid_handles(node: dict[str, Any]) -> list[str]:
     """Source handles Dify accepts on an edge leaving this node."""
-    data = node.get("data") or {}
+    data = _data(node)
     node_type = data.get("type")
     handles: list[str]
     if node_type == "if-else":
-        cases = data.get("cases")
+        cases = _items(data.get("cases"))
         if not cases and isinstance(data.get("conditions"), list):
             handles = ["true", "false"]
         else:
-            handles = [str(c.get("case_id")) for c in cases or [] if isinstance(c, dict)
-                       and c.get("case_id")] + ["false"]
+            handles = [str(c["case_id"]) for c in cases if c.get("case_id")] + ["false"]
     elif node_type == "question-classifier":
-        handles = [str(c.get("id")) for c in data.get("classes") or [] if isinstance(c, dict)]
+        handles = [str(c.get("id")) for c in _items(data.get("classes"))]
     elif node_type == "human-input":
-        handles = [str(a.get("id")) for a in data.get("user_actions") or []
-                   if isinstance(a, dict)] + ["__timeout"]
+        handles = [str(a.get("id")) for a in _items(data.get("user_actions"))] + ["__timeout"]
     else:
         handles = ["source"]
     if data.get("error_strategy") == "fail-branch":
@@ -53,7 +60,7 @@ def valid_handles(node: dict[str, Any]) -> list[str]:
 
 def _fix_handle(node: dict[str, Any], handle: str) -> str | None:
     """The handle an author most likely meant, or None when it cannot be told."""
-    data = node.get("data") or {}
+    data = _data(node)
     node_type = data.get("type")
     allowed = valid_handles(node)
     low = handle.strip().lower()
@@ -64,7 +71,7 @@ def _fix_handle(node: dict[str, Any], handle: str) -> str | None:
             return allowed[0]
         return None
     if node_type == "question-classifier":
-        classes = [c for c in data.get("classes") or [] if isinstance(c, dict)]
+        classes = _items(data.get("classes"))
         for c in classes:
             if str(c.get("name", "")).strip().lower() == low:
                 return str(c.get("id"))
@@ -72,8 +79,8 @@ def _fix_handle(node: dict[str, Any], handle: str) -> str | None:
             return str(classes[int(low) - 1].get("id"))
         return None
     if node_type == "human-input":
-        for action in data.get("user_actions") or []:
-            if isinstance(action, dict) and str(action.get("title", "")).strip().lower() == low:
+        for action in _items(data.get("user_actions")):
+            if str(action.get("title", "")).strip().lower() == low:
                 return str(action.get("id"))
         return None
     return "source"
@@ -83,12 +90,12 @@ def repair_graph(graph: dict[str, Any]) -> RepairResult:
     """Return a repaired copy of `{nodes, edges}`; the input is not modified."""
     out = copy.deepcopy(graph)
     result = RepairResult(graph=out)
-    nodes = [n for n in out.get("nodes") or [] if isinstance(n, dict)]
-    by_id = {n.get("id"): n for n in nodes if isinstance(n.get("id"), str)}
+    by_id = {n["id"]: n for n in _items(out.get("nodes")) if isinstance(n.get("id"), str)}
     repaired: list[dict[str, Any]] = []
     seen: set[tuple[str, str, str, str]] = set()
     used_ids: set[str] = set()
-    for i, edge in enumerate(out.get("edges") or []):
+    edges = out.get("edges")
+    for i, edge in enumerate(edges if isinstance(edges, list) else []):
         fixed = _repair_edge(i, edge, by_id, result.changes)
         if fixed is None:
             continue
@@ -115,7 +122,7 @@ def _repair_edge(i: int, edge: Any, by_id: dict[Any, dict[str, Any]],
         return None
     source, target = edge.get("source"), edge.get("target")
     for end, node_id in (("source", source), ("target", target)):
-        if node_id not in by_id:
+        if not isinstance(node_id, str) or node_id not in by_id:
             changes.append(f"edges[{i}]: dropped, {end} {node_id!r} is not a node")
             return None
     if source == target:
@@ -133,11 +140,11 @@ def _repair_edge(i: int, edge: Any, by_id: dict[Any, dict[str, Any]],
         changes.append(f"edges[{i}]: targetHandle {edge.get('targetHandle')!r} -> 'target'")
     edge["sourceHandle"], edge["targetHandle"] = handle, "target"
     edge["type"] = "custom"
-    data = dict(edge.get("data") or {})
-    data["sourceType"] = (src.get("data") or {}).get("type")
-    data["targetType"] = (dst.get("data") or {}).get("type")
+    data = dict(edge["data"]) if isinstance(edge.get("data"), dict) else {}
+    data["sourceType"] = _data(src).get("type")
+    data["targetType"] = _data(dst).get("type")
     parent = src.get("parentId") if src.get("parentId") == dst.get("parentId") else None
-    container = (by_id.get(parent) or {}).get("data", {}).get("type") if parent else None
+    container = _data(by_id.get(parent)).get("type") if isinstance(parent, str) else None
     for kind, (flag, key) in _CONTAINERS.items():
         data[flag] = container == kind
         if container == kind:

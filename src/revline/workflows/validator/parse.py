@@ -79,7 +79,7 @@ def _parse_node(i: int, raw: Any, col: Collector, first_index: dict[str, int]) -
         return None
     first_index[node_id] = i
     node_type = data.get("type")
-    if node_type not in RULES:
+    if not isinstance(node_type, str) or node_type not in RULES:
         near = difflib.get_close_matches(str(node_type), KNOWN_TYPES, n=1)
         hint = f"did you mean {near[0]!r}?" if near else f"use one of {', '.join(KNOWN_TYPES)}"
         col.error(f"{path}.data.type", "node.type_unknown",

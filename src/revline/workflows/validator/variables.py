@@ -165,7 +165,10 @@ class Resolver:
                            f"connect {target.id!r} upstream of it or pick another variable")
             return
         if scope_owner == "container":
-            allowed: frozenset[str] | None = RULES[target.type].scope_variables(target)
+            container = RULES.get(target.type)
+            allowed: frozenset[str] | None = (
+                container.scope_variables(target) if container is not None else None
+            )
         else:
             rule = RULES.get(target.type)
             allowed = rule.published(target) if rule is not None else None

@@ -45,6 +45,13 @@ def is_missing(value: Any) -> bool:
     return value is _MISSING
 
 
+def names_in(items: Any, key: str) -> frozenset[str]:
+    """The string `key` values of the mappings in a list (anything else is skipped)."""
+    if not isinstance(items, list):
+        return frozenset()
+    return frozenset(i[key] for i in items if isinstance(i, dict) and isinstance(i.get(key), str))
+
+
 def is_selector(value: Any) -> bool:
     """A value selector: a list of at least two strings (node id or sys/env/..., variable)."""
     return (

@@ -9,7 +9,7 @@ from typing import Any
 from typing_extensions import override
 
 from revline.workflows.validator.model import NodeView
-from revline.workflows.validator.nodes.base import SEGMENT_TYPES, Fields, NodeRule
+from revline.workflows.validator.nodes.base import SEGMENT_TYPES, Fields, NodeRule, names_in
 
 COMPARISON_OPERATORS = (
     "contains", "not contains", "start with", "end with", "is", "is not", "empty", "not empty",
@@ -128,19 +128,18 @@ class LoopRule(NodeRule):
             fields.choice(f"{at}.var_type", LOOP_VARIABLE_TYPES)
             fields.choice(f"{at}.value_type", ("variable", "constant"))
 
-    def _labels(self, node: NodeView) -> set[str]:
-        return {v["label"] for v in node.data.get("loop_variables") or []
-                if isinstance(v, dict) and isinstance(v.get("label"), str)}
+    def _labels(self, node: NodeView) -> frozenset[str]:
+        return names_in(node.data.get("loop_variables"), "label")
 
     @override
     def outputs(self, node: NodeView) -> frozenset[str] | None:
         extra = node.data.get("outputs")
-        return frozenset(self._labels(node) | (set(extra) if isinstance(extra, dict) else set())
-                         | {"loop_round"})
+        declared = frozenset(str(k) for k in extra) if isinstance(extra, dict) else frozenset()
+        return self._labels(node) | declared | {"loop_round"}
 
     @override
     def scope_variables(self, node: NodeView) -> frozenset[str]:
-        return frozenset(self._labels(node) | {"index"})
+        return self._labels(node) | {"index"}
 
 
 class IterationStartRule(NodeRule):
@@ -196,10 +195,9 @@ class VariableAggregatorRule(NodeRule):
 
     @override
     def outputs(self, node: NodeView) -> frozenset[str] | None:
-        groups = node.data.get("advanced_settings") or {}
-        names = {g.get("group_name") for g in groups.get("groups") or [] if isinstance(g, dict)} \
-            if isinstance(groups, dict) else set()
-        return frozenset({"output"} | {n for n in names if isinstance(n, str)})
+        settings = node.data.get("advanced_settings")
+        groups = settings.get("groups") if isinstance(settings, dict) else None
+        return frozenset({"output"}) | names_in(groups, "group_name")
 
 
 class LegacyAggregatorRule(VariableAggregatorRule):
@@ -310,9 +308,7 @@ class HumanInputRule(NodeRule):
 
     @override
     def outputs(self, node: NodeView) -> frozenset[str] | None:
-        names = {i.get("output_variable_name") for i in node.data.get("inputs") or []
-                 if isinstance(i, dict)}
-        return frozenset(n for n in names if isinstance(n, str)) | {
+        return names_in(node.data.get("inputs"), "output_variable_name") | {
             "__action_id", "__rendered_content"
         }
 

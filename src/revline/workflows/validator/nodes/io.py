@@ -9,7 +9,7 @@ from typing_extensions import override
 
 from revline.workflows.validator.cron import cron_problem
 from revline.workflows.validator.model import NodeView
-from revline.workflows.validator.nodes.base import SEGMENT_TYPES, Fields, NodeRule
+from revline.workflows.validator.nodes.base import SEGMENT_TYPES, Fields, NodeRule, names_in
 
 # graphon.variables.input_entities.VariableEntityType
 START_VARIABLE_TYPES = (
@@ -67,8 +67,7 @@ class StartRule(NodeRule):
 
     @override
     def outputs(self, node: NodeView) -> frozenset[str] | None:
-        names = {v.get("variable") for v in node.data.get("variables") or [] if isinstance(v, dict)}
-        return frozenset(n for n in names if isinstance(n, str)) | SYS_OUTPUTS | {"sys.query"}
+        return names_in(node.data.get("variables"), "variable") | SYS_OUTPUTS | {"sys.query"}
 
 
 class EndRule(NodeRule):
@@ -129,14 +128,10 @@ class WebhookTriggerRule(NodeRule):
 
     @override
     def outputs(self, node: NodeView) -> frozenset[str] | None:
-        names: set[str] = {"_webhook_raw"} | SYS_OUTPUTS
-        for key in ("headers", "params", "body"):
-            params = node.data.get(key)
-            for param in params if isinstance(params, list) else []:
-                if isinstance(param, dict) and isinstance(param.get("name"), str):
-                    name = param["name"]
-                    names.add(name.replace("-", "_") if key == "headers" else name)
-        return frozenset(names)
+        # Header names are published with - replaced by _ (Dify's webhook node does that).
+        headers = {h.replace("-", "_") for h in names_in(node.data.get("headers"), "name")}
+        return (SYS_OUTPUTS | {"_webhook_raw"} | headers | names_in(node.data.get("params"), "name")
+                | names_in(node.data.get("body"), "name"))
 
 
 class ScheduleTriggerRule(NodeRule):

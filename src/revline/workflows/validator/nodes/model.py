@@ -7,7 +7,7 @@ from typing import Any
 from typing_extensions import override
 
 from revline.workflows.validator.model import NodeView
-from revline.workflows.validator.nodes.base import Fields, NodeRule, dig, is_missing
+from revline.workflows.validator.nodes.base import Fields, NodeRule, dig, is_missing, names_in
 
 PROMPT_ROLES = ("system", "user", "assistant")
 EDITION_TYPES = ("basic", "jinja2")
@@ -160,8 +160,7 @@ class ParameterExtractorRule(NodeRule):
 
     @override
     def outputs(self, node: NodeView) -> frozenset[str] | None:
-        names = {p.get("name") for p in node.data.get("parameters") or [] if isinstance(p, dict)}
-        return frozenset(n for n in names if isinstance(n, str)) | {
+        return names_in(node.data.get("parameters"), "name") | {
             "__is_success", "__reason", "__usage"
         }
 
