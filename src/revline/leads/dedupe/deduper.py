@@ -1,0 +1,604 @@
+"""One dedupe run: prepare keys, score pairs with Splink, review, cluster, golden records.
+
+Everything lives in one DuckDB connection (in memory, spilling to a temp directory):
+`raw` (input rows), `keyed` (identity keys), `pairs` (scored, explained, vetoed, labelled),
+`assign` (cluster memberships of linked records) and `golden`. Callers read results from
+there, so a million-row run never materializes per-row Python objects.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from revline.kernel.config import Settings
+from revline.kernel.errors import InvalidInput
+from revline.leads.dedupe.cluster import (
+    ClusterStats,
+    Edge,
+    Membership,
+    attach_incremental,
+    cluster_edges,
+)
+from revline.leads.dedupe.config import DedupeConfig, ProfileSpec
+from revline.leads.dedupe.duck import one
+from revline.leads.dedupe.engine import (
+    PAIRS_TABLE,
+    Backend,
+    Linkage,
+    LinkType,
+    ModelParams,
+    configure_duckdb,
+    default_params,
+    estimate_prior,
+    open_backend,
+)
+from revline.leads.dedupe.explain import explanation_sql, veto_sql
+from revline.leads.dedupe.golden import build_golden
+from revline.leads.dedupe.keys import DedupeRecord
+from revline.leads.dedupe.prepare import (
+    RAW_SCHEMA,
+    add_block_columns,
+    prepare,
+    records_table,
+)
+from revline.leads.dedupe.review import (
+    REVIEW_FIELDS,
+    Judge,
+    PairLabel,
+    ReviewPair,
+    review_in_batches,
+)
+
+LabelSink = Callable[[Sequence[PairLabel]], None]
+ASSIGN_SCHEMA = pa.schema([
+    ("unique_id", pa.string()), ("cluster_id", pa.string()), ("cluster_size", pa.int64()),
+    ("is_primary", pa.bool_()), ("linked_to", pa.string()), ("match_probability", pa.float64()),
+    ("match_weight", pa.float64()), ("why", pa.string()),
+])
+LABEL_SCHEMA = pa.schema([
+    ("fp_a", pa.string()), ("fp_b", pa.string()), ("match", pa.bool_()), ("source", pa.string()),
+])
+
+
+@dataclass
+class ExistingState:
+    """What an incremental run builds on: saved records with cluster ids, and the model."""
+
+    records_path: Path
+    params: ModelParams
+    profile: str
+
+
+@dataclass
+class DedupeStats:
+    """What a run did; shown by the CLI, stored with state and in the run report."""
+
+    records: int = 0
+    known_records: int = 0
+    clusters: int = 0
+    duplicates: int = 0
+    largest_cluster: int = 1
+    profile: str = ""
+    engine: str = "duckdb"
+    model: str = ""
+    prior: float = 0.0
+    scored_pairs: int = 0
+    vetoed_pairs: int = 0
+    labelled_pairs: int = 0
+    uncertain_pairs: int = 0
+    llm_reviewed: int = 0
+    weak_links_cut: int = 0
+    capped_clusters: int = 0
+    capped_keys: int = 0
+    attached_to_existing: int = 0
+    golden_records: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-able view."""
+        return dict(self.__dict__)
+
+
+class Deduper:
+    """Owns the DuckDB connection of one run; use as a context manager."""
+
+    def __init__(
+        self, settings: Settings, config: DedupeConfig, *, engine: str | None = None
+    ) -> None:
+        self.settings = settings
+        self.config = config
+        self.engine = engine or settings.dedupe_engine
+        self._tmp = Path(tempfile.mkdtemp(prefix="dedupe-", dir=_tmp_root(settings)))
+        self.con = duckdb.connect(":memory:")
+        configure_duckdb(self.con, settings, self._tmp / "spill")
+        self.stats = DedupeStats(engine=self.engine)
+        self.params: ModelParams | None = None
+        self.profile_name = ""
+        self._started = time.perf_counter()
+
+    def __enter__(self) -> Deduper:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Free the connection and spill files."""
+        self.con.close()
+        shutil.rmtree(self._tmp, ignore_errors=True)
+
+    # -- input ---------------------------------------------------------------------------
+    def load(self, table: pa.Table) -> int:
+        """Raw input rows (RAW_SCHEMA columns); ids must be unique and non-empty."""
+        self.con.register("_dd_raw_in", table.select(RAW_SCHEMA.names).cast(RAW_SCHEMA))
+        self.con.execute("create or replace table raw as select * from _dd_raw_in")
+        self.con.unregister("_dd_raw_in")
+        return self._check_ids()
+
+    def load_records(self, records: Iterable[DedupeRecord]) -> int:
+        """Raw input from DedupeRecords (small inputs, the pipeline)."""
+        return self.load(records_table(records))
+
+    def _check_ids(self) -> int:
+        empty = one(self.con,
+            "select row_pos from raw where record_id is null or trim(record_id) = '' limit 1"
+        )
+        if empty:
+            raise InvalidInput(f"record at input row {int(empty[0]) + 1} has an empty id")
+        dup = one(self.con,
+            "select record_id, list(row_pos order by row_pos) from raw group by record_id "
+            "having count(*) > 1 order by min(row_pos) limit 1"
+        )
+        if dup:
+            rows = " and ".join(str(int(p) + 1) for p in list(dup[1])[:2])
+            raise InvalidInput(
+                f"duplicate record id {dup[0]!r} (input rows {rows}): dedupe needs unique ids"
+            )
+        row = one(self.con, "select count(*) from raw")
+        self.stats.records = int(row[0]) if row else 0
+        return self.stats.records
+
+    # -- the run -------------------------------------------------------------------------
+    def run(
+        self,
+        *,
+        labels: Iterable[PairLabel] = (),
+        judge: Judge | None = None,
+        on_labels: LabelSink | None = None,
+        existing: ExistingState | None = None,
+        link_type: LinkType = "dedupe_only",
+    ) -> DedupeStats:
+        """Score, review and cluster the loaded records (against `existing` when incremental)."""
+        cfg, stats = self.config, self.stats
+        self._tick("load")
+        if existing is not None:
+            self._load_existing(existing)
+        prepare(self.con, "new_raw" if existing else "raw", "keyed",
+                source_priority=cfg.survivorship.source_priority)
+        self._tick("keys")
+        profile = self._profile(existing)
+        count_over = ("existing",) if existing else ()
+        capped = add_block_columns(
+            self.con, "keyed", profile.blocking, cfg.max_block_size, count_over=count_over
+        )
+        if existing is not None:
+            add_block_columns(self.con, "existing", profile.blocking, cfg.max_block_size,
+                              count_over=("keyed",))
+        stats.capped_keys = sum(capped.values())
+        if stats.capped_keys:
+            stats.notes.append(
+                f"{stats.capped_keys} blocking key(s) shared by more than {cfg.max_block_size} "
+                "records were not used for blocking (too common to identify anyone)"
+            )
+        n_new = self._count("keyed")
+        backend = open_backend(self.engine, self.con, self.settings)
+        try:
+            if existing is not None:
+                self.params = existing.params
+                stats.model = _model_text(existing.params)
+                linkage = Linkage(backend, "existing", profile, self.params, link_type)
+                low = min(cfg.link.uncertain[0], cfg.link.threshold)
+                stats.scored_pairs = linkage.score_new("keyed", low) if n_new else 0
+            else:
+                self.params = self._train(backend, profile, link_type)
+                stats.model = _model_text(self.params)
+                low = min(cfg.link.uncertain[0], cfg.link.threshold)
+                linkage = Linkage(backend, "keyed", profile, self.params, link_type)
+                stats.scored_pairs = linkage.score(low) if stats.records > 1 else 0
+            if stats.scored_pairs == 0:
+                self._empty_pairs(linkage)
+        finally:
+            backend.close()
+        stats.prior = self.params.prior
+        stats.notes.extend(self.params.notes)
+        self._tick("score")
+        self._decorate(profile, labels, existing is not None)
+        self._review(judge, on_labels)
+        self._tick("review")
+        memberships, cstats = self._cluster(existing)
+        self._store_assignments(memberships)
+        self._summarize(cstats)
+        self._tick("cluster")
+        return stats
+
+    def _tick(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.stats.seconds[phase] = round(now - self._started, 3)
+        self._started = now
+
+    def _count(self, table: str) -> int:
+        row = one(self.con, f"select count(*) from {table}")
+        return int(row[0]) if row else 0
+
+    def _profile(self, existing: ExistingState | None) -> ProfileSpec:
+        cfg = self.config
+        name = existing.profile if existing is not None else cfg.profile
+        if name == "auto":
+            row = one(self.con,
+                "select avg((full_name is not null)::int) from keyed"
+            )
+            share = float(row[0]) if row and row[0] is not None else 0.0
+            name = "person" if share >= cfg.person_share else "company"
+        if name not in cfg.profiles:
+            raise InvalidInput(f"saved dedupe state uses profile {name!r}, which the config lacks")
+        self.profile_name = self.stats.profile = name
+        return cfg.profiles[name]
+
+    def _train(self, backend: Backend, profile: ProfileSpec, link_type: LinkType) -> ModelParams:
+        cfg = self.config
+        prior, _ = estimate_prior(
+            self.con, "keyed", profile.deterministic, cfg.training,
+            cap=cfg.max_block_size, link_type=link_type,
+        )
+        if profile.prior:
+            prior = profile.prior
+        params = default_params(profile, prior)
+        n = self.stats.records
+        if n < max(cfg.training.min_records, 2):
+            params.notes.append(
+                f"{n} records is below training.min_records ({cfg.training.min_records}): "
+                "scored with the configured default model"
+            )
+            return params
+        linkage = Linkage(backend, "keyed", profile, params, link_type,
+                          max_iterations=cfg.training.max_iterations)
+        return linkage.train(cfg.training, n)
+
+    def _load_existing(self, existing: ExistingState) -> None:
+        path = existing.records_path.as_posix()
+        self.con.execute(
+            f"create or replace table existing_all as select * from read_parquet('{path}')"
+        )
+        # New rows come after everything saved, so "most recent" survivorship sees them so.
+        offset = self._scalar("select coalesce(max(row_pos) + 1, 0) from existing_all")
+        self.con.execute(f"update raw set row_pos = row_pos + {offset}")
+        self.con.execute("""
+            create or replace table known as
+            select r.record_id, e.cluster_id from raw r join existing_all e on e.record_id = r.record_id
+        """)
+        self.stats.known_records = self._count("known")
+        self.con.execute("""
+            create or replace table new_raw as
+            select * from raw where record_id not in (select record_id from known)
+        """)
+        keyed_cols = [
+            r[0] for r in self.con.execute("describe existing_all").fetchall()
+            if r[0] not in RAW_SCHEMA.names and r[0] not in ("cluster_id", "cluster_size")
+            and not r[0].startswith("blk_")
+        ]
+        self.con.execute(
+            f"create or replace table existing as select record_id as unique_id, row_pos, "
+            f"{', '.join(keyed_cols)} from existing_all"
+        )
+
+
+    def _empty_pairs(self, linkage: Linkage) -> None:
+        """No candidate pairs: an empty pairs table with the columns later steps read."""
+        cols = ["unique_id_l varchar", "unique_id_r varchar", "match_probability double",
+                "match_weight double"]
+        for comp in linkage.profile.comparisons:
+            cols += [f"gamma_{comp.name} integer", f"mw_{comp.name} double"]
+        for col in linkage.columns:
+            if col != "unique_id":
+                cols += [f"{col}_l varchar", f"{col}_r varchar"]
+        self.con.execute(f"create or replace table {PAIRS_TABLE} ({', '.join(cols)})")
+
+    def _decorate(self, profile: ProfileSpec, labels: Iterable[PairLabel], incremental: bool) -> None:
+        """Fingerprints, vetoes, stored labels and explanations on every scored pair."""
+        rows = [(lb.fp_a, lb.fp_b, lb.match, lb.source) for lb in labels]
+        table = pa.Table.from_arrays(
+            [pa.array([r[i] for r in rows], type=f.type) for i, f in enumerate(LABEL_SCHEMA)],
+            schema=LABEL_SCHEMA,
+        )
+        self.con.register("_dd_label_in", table)
+        self.con.execute("create or replace table labels as select * from _dd_label_in")
+        self.con.unregister("_dd_label_in")
+        everyone = "(select unique_id, fp from keyed" + (
+            " union all select unique_id, fp from existing)" if incremental else ")"
+        )
+        self.con.execute(f"""
+            create or replace table pairs as
+            select p.unique_id_l, p.unique_id_r, p.match_probability, p.match_weight,
+                   kl.fp as fp_l, kr.fp as fp_r,
+                   {veto_sql(profile)} as veto,
+                   {explanation_sql(profile)} as why,
+                   lb.match as label, lb.source as label_source
+            from {PAIRS_TABLE} p
+            join {everyone} kl on kl.unique_id = p.unique_id_l
+            join {everyone} kr on kr.unique_id = p.unique_id_r
+            left join labels lb on lb.fp_a = least(kl.fp, kr.fp) and lb.fp_b = greatest(kl.fp, kr.fp)
+        """)
+        self.con.execute(f"drop table {PAIRS_TABLE}")
+        # A "same" answer links the two identities even where blocking never paired them.
+        self.con.execute(f"""
+            insert into pairs
+            select a.unique_id, b.unique_id, 1.0, null, a.fp, b.fp, null,
+                   'labelled the same by ' || l.source, true, l.source
+            from labels l
+            join {everyone} a on a.fp = l.fp_a
+            join {everyone} b on b.fp = l.fp_b
+            where l.match and a.unique_id <> b.unique_id
+              and (a.fp <> b.fp or a.unique_id < b.unique_id)
+              and a.unique_id in (select unique_id from keyed)
+              and not exists (
+                select 1 from pairs q
+                where (q.unique_id_l = a.unique_id and q.unique_id_r = b.unique_id)
+                   or (q.unique_id_l = b.unique_id and q.unique_id_r = a.unique_id))
+        """)
+        self.con.execute("""
+            alter table pairs add column p double;
+            update pairs set p = case when label then 1.0 when not label then 0.0
+                                      when veto is not null then 0.0
+                                      else match_probability end;
+        """)
+        self.stats.vetoed_pairs = self._scalar(
+            "select count(*) from pairs where veto is not null and label is null"
+        )
+        self.stats.labelled_pairs = self._scalar("select count(*) from pairs where label is not null")
+
+    def _scalar(self, sql: str) -> int:
+        row = one(self.con, sql)
+        return int(row[0]) if row and row[0] is not None else 0
+
+    def _uncertain_where(self, alias: str = "") -> str:
+        lo, _ = self.config.link.uncertain
+        hi = self.config.link.threshold
+        a = f"{alias}." if alias else ""
+        return f"{a}veto is null and {a}label is null and {a}p >= {lo} and {a}p < {hi}"
+
+    def uncertain_pairs(self, limit: int | None = None) -> list[ReviewPair]:
+        """Unanswered pairs in the review band, most likely matches first."""
+        lim = f"limit {int(limit)}" if limit is not None else ""
+        fields = ", ".join(
+            f"l.{f} as {f}_l, r.{f} as {f}_r" for f in REVIEW_FIELDS
+        )
+        everyone = "raw" if not self._has_table("existing_all") else (
+            f"(select {', '.join(RAW_SCHEMA.names)} from raw union all "
+            f"select {', '.join(RAW_SCHEMA.names)} from existing_all)"
+        )
+        rows = self.con.execute(f"""
+            select p.fp_l, p.fp_r, p.unique_id_l, p.unique_id_r, p.p, p.match_weight, p.why,
+                   {fields}
+            from pairs p
+            join {everyone} l on l.record_id = p.unique_id_l
+            join {everyone} r on r.record_id = p.unique_id_r
+            where {self._uncertain_where("p")}
+            order by p.p desc, p.unique_id_l, p.unique_id_r {lim}
+        """).fetchall()
+        out = []
+        for row in rows:
+            values = row[7:]
+            left = {f: str(values[2 * i] or "") for i, f in enumerate(REVIEW_FIELDS)}
+            right = {f: str(values[2 * i + 1] or "") for i, f in enumerate(REVIEW_FIELDS)}
+            out.append(ReviewPair(
+                fp_l=str(row[0]), fp_r=str(row[1]), record_id_l=str(row[2]),
+                record_id_r=str(row[3]), match_probability=float(row[4]),
+                match_weight=float(row[5] or 0.0), why=str(row[6] or ""), left=left, right=right,
+            ))
+        return out
+
+    def _has_table(self, name: str) -> bool:
+        return bool(self._scalar(
+            f"select count(*) from duckdb_tables() where table_name = '{name}'"
+        ))
+
+    def _review(self, judge: Judge | None, on_labels: LabelSink | None) -> None:
+        self.stats.uncertain_pairs = self._scalar(
+            f"select count(*) from pairs where {self._uncertain_where()}"
+        )
+        if judge is None or not self.stats.uncertain_pairs or self.config.llm.max_pairs == 0:
+            return
+        pairs = self.uncertain_pairs(limit=self.config.llm.max_pairs)
+        answers, problem = review_in_batches(pairs, judge, self.config.llm.batch_size)
+        if problem:
+            self.stats.notes.append(problem)
+        if self.stats.uncertain_pairs > len(pairs):
+            self.stats.notes.append(
+                f"LLM reviewed the {len(pairs)} most likely of {self.stats.uncertain_pairs} "
+                f"uncertain pairs (llm.max_pairs); export the rest with --uncertain-out"
+            )
+        if not answers:
+            return
+        if on_labels is not None:
+            on_labels(answers)
+        self._apply_labels(answers)
+        self.stats.llm_reviewed = len(answers)
+        self.stats.uncertain_pairs = self._scalar(
+            f"select count(*) from pairs where {self._uncertain_where()}"
+        )
+
+    def _apply_labels(self, answers: Sequence[PairLabel]) -> None:
+        table = pa.table({
+            "fp_a": [a.fp_a for a in answers], "fp_b": [a.fp_b for a in answers],
+            "match": [a.match for a in answers], "source": [a.source for a in answers],
+        })
+        self.con.register("_dd_new_labels", table)
+        self.con.execute("""
+            update pairs set label = n.match, label_source = n.source,
+                   p = case when n.match then 1.0 else 0.0 end
+            from _dd_new_labels n
+            where n.fp_a = least(pairs.fp_l, pairs.fp_r) and n.fp_b = greatest(pairs.fp_l, pairs.fp_r)
+        """)
+        self.con.execute("insert into labels select * from _dd_new_labels")
+        self.con.unregister("_dd_new_labels")
+
+    def _edges(self) -> list[Edge]:
+        rows = self.con.execute(
+            f"select unique_id_l, unique_id_r, p, coalesce(match_weight, 0), coalesce(why, '') "
+            f"from pairs where p >= {self.config.link.threshold}"
+        ).fetchall()
+        return [Edge(str(a), str(b), float(p), float(w), str(why)) for a, b, p, w, why in rows]
+
+    def _cluster(self, existing: ExistingState | None) -> tuple[dict[str, Membership], ClusterStats]:
+        link = self.config.link
+        edges = self._edges()
+        if existing is None:
+            return cluster_edges(
+                edges, threshold=link.threshold, strong_link=link.strong_link,
+                max_size=link.max_cluster_size,
+            )
+        touched = {n for e in edges for n in (e.a, e.b)}
+        known = self.con.execute(
+            "select record_id, cluster_id from existing_all"
+        ).fetchall() if touched else []
+        clusters = {str(r): str(c) for r, c in known if str(r) in touched}
+        sizes = dict(self.con.execute(
+            "select cluster_id, count(*) from existing_all group by cluster_id"
+        ).fetchall()) if clusters else {}
+        return attach_incremental(
+            edges, clusters, {str(k): int(v) for k, v in sizes.items()},
+            threshold=link.threshold, strong_link=link.strong_link, max_size=link.max_cluster_size,
+        )
+
+    def _store_assignments(self, memberships: dict[str, Membership]) -> None:
+        items = sorted(memberships.items())
+        cols: list[list[Any]] = [
+            [k for k, _ in items],
+            [m.cluster_id for _, m in items],
+            [m.size for _, m in items],
+            [m.is_primary for _, m in items],
+            [m.linked_to for _, m in items],
+            [m.probability for _, m in items],
+            [m.weight for _, m in items],
+            [m.reason for _, m in items],
+        ]
+        table = pa.Table.from_arrays(
+            [pa.array(c, type=f.type) for c, f in zip(cols, ASSIGN_SCHEMA, strict=True)],
+            schema=ASSIGN_SCHEMA,
+        )
+        self.con.register("_dd_assign_in", table)
+        self.con.execute("create or replace table assign as select * from _dd_assign_in")
+        self.con.unregister("_dd_assign_in")
+
+    def _summarize(self, cstats: ClusterStats) -> None:
+        stats = self.stats
+        stats.weak_links_cut = cstats.weak_links_cut
+        stats.capped_clusters = cstats.capped_clusters
+        stats.attached_to_existing = cstats.attached_to_existing
+        stats.notes.extend(cstats.notes)
+        stats.clusters = self._scalar("select count(distinct cluster_id) from assign")
+        stats.duplicates = self._scalar("select count(*) from assign where not is_primary")
+        if self._has_table("existing_all"):
+            stats.duplicates = self._scalar("select count(*) from assign") - self._scalar(
+                "select count(distinct cluster_id) from assign where cluster_id not in "
+                "(select cluster_id from existing_all)"
+            )
+        stats.largest_cluster = max(
+            1, self._scalar("select max(cluster_size) from assign")
+        )
+
+    # -- results -------------------------------------------------------------------------
+    def cluster_sql(self) -> str:
+        """SELECT over every input row: record_id, cluster_id, cluster_size, is_primary,
+        linked_to, match_probability, match_weight, why, row_pos (input order)."""
+        known = (
+            "left join known k on k.record_id = r.record_id" if self._has_table("known") else ""
+        )
+        known_id = "k.cluster_id, " if known else ""
+        return f"""
+            select r.record_id, coalesce(a.cluster_id, {known_id}r.record_id) as cluster_id,
+                   coalesce(a.cluster_size, 1) as cluster_size,
+                   coalesce(a.is_primary, {'k.cluster_id is null' if known else 'true'})
+                       as is_primary,
+                   coalesce(a.linked_to, '') as linked_to, a.match_probability,
+                   a.match_weight, coalesce(a.why, '') as why, r.row_pos
+            from raw r left join assign a on a.unique_id = r.record_id {known}
+        """
+
+    def golden(self) -> int:
+        """Build the `golden` table (clusters with 2+ members); returns how many."""
+        spec = self.config.survivorship
+        if self._has_table("existing_all"):
+            names = ", ".join(RAW_SCHEMA.names)
+            self.con.execute(f"""
+                create or replace view _dd_raw_all as
+                select {names} from raw union all select {names} from existing_all
+                where record_id not in (select record_id from raw)
+            """)
+            self.con.execute("""
+                create or replace view _dd_keyed_all as
+                select unique_id, row_pos, source_rank, recency, completeness from keyed
+                union all select unique_id, row_pos, source_rank, recency, completeness
+                from existing
+            """)
+            self.con.execute("""
+                create or replace view _dd_assign_all as
+                select unique_id, cluster_id, cluster_size from assign
+                union all
+                select e.record_id, e.cluster_id, s.size from existing_all e
+                join (select cluster_id, max(cluster_size) as size from assign
+                      group by cluster_id) s on s.cluster_id = e.cluster_id
+            """)
+            n = build_golden(self.con, raw="_dd_raw_all", keyed="_dd_keyed_all",
+                             assignments="_dd_assign_all", target="golden", spec=spec)
+        else:
+            n = build_golden(self.con, raw="raw", keyed="keyed", assignments="assign",
+                             target="golden", spec=spec)
+        self.stats.golden_records = n
+        return n
+
+    def state_sql(self) -> str:
+        """SELECT of what an incremental run needs later: raw + keys + cluster per record."""
+        keyed_cols = [
+            r[0] for r in self.con.execute("describe keyed").fetchall()
+            if r[0] not in ("unique_id", "row_pos") and not r[0].startswith("blk_")
+        ]
+        new = f"""
+            select r.*, {', '.join(f'k.{c}' for c in keyed_cols)},
+                   c.cluster_id, c.cluster_size
+            from raw r join keyed k on k.unique_id = r.record_id
+            join ({self.cluster_sql()}) c on c.record_id = r.record_id
+        """
+        if not self._has_table("existing_all"):
+            return new
+        return f"""
+            with grown as (
+                select cluster_id, max(cluster_size) as size from assign group by cluster_id
+            )
+            select e.* replace (coalesce(g.size, e.cluster_size) as cluster_size)
+            from existing_all e left join grown g on g.cluster_id = e.cluster_id
+            union all by name
+            select * from ({new}) where record_id not in (select record_id from known)
+        """
+
+
+def _model_text(params: ModelParams) -> str:
+    if params.trained:
+        return f"trained (EM) on {params.trained_records:,} records"
+    return "default model (dedupe.yml)"
+
+
+def _tmp_root(settings: Settings) -> Path:
+    root = settings.ensure_home() / "dedupe" / "tmp"
+    root.mkdir(parents=True, exist_ok=True)
+    return root
