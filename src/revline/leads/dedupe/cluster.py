@@ -235,7 +235,7 @@ def cluster_edges(
     """Memberships for every record that has a link at or above `threshold`."""
     stats = ClusterStats()
     kept = [e for e in edges if e.probability >= threshold and e.a != e.b]
-    nodes = sorted({n for e in kept for n in (e.a, e.b)}, key=natural_key)
+    nodes = list(dict.fromkeys(n for e in kept for n in (e.a, e.b)))
     by_node: dict[str, list[Edge]] = defaultdict(list)
     for e in kept:
         by_node[e.a].append(e)

@@ -8,16 +8,16 @@ there, so a million-row run never materializes per-row Python objects.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 
 from revline.kernel.config import Settings
 from revline.kernel.errors import InvalidInput
@@ -29,7 +29,7 @@ from revline.leads.dedupe.cluster import (
     cluster_edges,
 )
 from revline.leads.dedupe.config import DedupeConfig, ProfileSpec
-from revline.leads.dedupe.duck import one
+from revline.leads.dedupe.duck import create_table, one
 from revline.leads.dedupe.engine import (
     PAIRS_TABLE,
     Backend,
@@ -45,10 +45,10 @@ from revline.leads.dedupe.explain import explanation_sql, veto_sql
 from revline.leads.dedupe.golden import build_golden
 from revline.leads.dedupe.keys import DedupeRecord
 from revline.leads.dedupe.prepare import (
-    RAW_SCHEMA,
+    RAW_TABLE_COLUMNS,
     add_block_columns,
     prepare,
-    records_table,
+    records_columns,
 )
 from revline.leads.dedupe.review import (
     REVIEW_FIELDS,
@@ -59,14 +59,7 @@ from revline.leads.dedupe.review import (
 )
 
 LabelSink = Callable[[Sequence[PairLabel]], None]
-ASSIGN_SCHEMA = pa.schema([
-    ("unique_id", pa.string()), ("cluster_id", pa.string()), ("cluster_size", pa.int64()),
-    ("is_primary", pa.bool_()), ("linked_to", pa.string()), ("match_probability", pa.float64()),
-    ("match_weight", pa.float64()), ("why", pa.string()),
-])
-LABEL_SCHEMA = pa.schema([
-    ("fp_a", pa.string()), ("fp_b", pa.string()), ("match", pa.bool_()), ("source", pa.string()),
-])
+
 
 
 @dataclass
@@ -124,6 +117,7 @@ class Deduper:
         self.stats = DedupeStats(engine=self.engine)
         self.params: ModelParams | None = None
         self.profile_name = ""
+        self._prekeyed = False
         self._started = time.perf_counter()
 
     def __enter__(self) -> Deduper:
@@ -138,16 +132,46 @@ class Deduper:
         shutil.rmtree(self._tmp, ignore_errors=True)
 
     # -- input ---------------------------------------------------------------------------
-    def load(self, table: pa.Table) -> int:
-        """Raw input rows (RAW_SCHEMA columns); ids must be unique and non-empty."""
-        self.con.register("_dd_raw_in", table.select(RAW_SCHEMA.names).cast(RAW_SCHEMA))
-        self.con.execute("create or replace table raw as select * from _dd_raw_in")
-        self.con.unregister("_dd_raw_in")
+    def load_sql(self, select: str) -> int:
+        """Raw input rows from a query with RAW_TABLE_COLUMNS; ids must be unique, non-empty."""
+        self.con.execute(f"create or replace table raw as {select}")
+        return self._check_ids()
+
+    def load_columns(self, columns: Mapping[str, tuple[str, Sequence[Any]]]) -> int:
+        """Raw input from typed Python lists (see prepare.raw_columns)."""
+        create_table(self.con, "raw", columns)
         return self._check_ids()
 
     def load_records(self, records: Iterable[DedupeRecord]) -> int:
         """Raw input from DedupeRecords (small inputs, the pipeline)."""
-        return self.load(records_table(records))
+        return self.load_columns(records_columns(records))
+
+    def load_keyed(self, select: str) -> int:
+        """Records whose comparison columns are ready (any columns plus `unique_id`, and
+        `source_dataset` for linkage): the lead key builder is skipped. Benchmarks on FEBRL
+        and other non-lead tables use this with their own profile."""
+        self.con.execute(f"create or replace table _dd_keyed_in as {select}")
+        cols = [r[0] for r in self.con.execute("describe _dd_keyed_in").fetchall()]
+        if "unique_id" not in cols:
+            raise InvalidInput("load_keyed needs a unique_id column")
+        data = [c for c in cols if c not in ("unique_id", "source_dataset", "row_pos")]
+        identity = ", ".join(f"coalesce(cast({c} as varchar), '')" for c in data) or "''"
+        self.con.execute(f"""
+            create or replace table keyed as
+            select *, row_number() over () - 1 as row_pos,
+                   md5(concat_ws('|', {identity})) as fp,
+                   0 as source_rank, cast(null as timestamp) as recency, 0 as completeness
+            from _dd_keyed_in
+        """)
+        self.con.execute("drop table _dd_keyed_in")
+        texts = ", ".join(f"'' as {c}" for c in RAW_TABLE_COLUMNS if c not in ("record_id",
+                                                                                 "row_pos"))
+        self.con.execute(
+            f"create or replace table raw as select unique_id as record_id, {texts}, row_pos "
+            f"from keyed"
+        )
+        self._prekeyed = True
+        return self._check_ids()
 
     def _check_ids(self) -> int:
         empty = one(self.con,
@@ -183,8 +207,10 @@ class Deduper:
         self._tick("load")
         if existing is not None:
             self._load_existing(existing)
-        prepare(self.con, "new_raw" if existing else "raw", "keyed",
-                source_priority=cfg.survivorship.source_priority)
+        if not self._prekeyed:
+            prepare(self.con, "new_raw" if existing else "raw", "keyed",
+                    source_priority=cfg.survivorship.source_priority,
+                    workers=self.settings.dedupe_threads or os.cpu_count() or 1)
         self._tick("keys")
         profile = self._profile(existing)
         count_over = ("existing",) if existing else ()
@@ -293,7 +319,7 @@ class Deduper:
         """)
         keyed_cols = [
             r[0] for r in self.con.execute("describe existing_all").fetchall()
-            if r[0] not in RAW_SCHEMA.names and r[0] not in ("cluster_id", "cluster_size")
+            if r[0] not in RAW_TABLE_COLUMNS and r[0] not in ("cluster_id", "cluster_size")
             and not r[0].startswith("blk_")
         ]
         self.con.execute(
@@ -315,14 +341,7 @@ class Deduper:
 
     def _decorate(self, profile: ProfileSpec, labels: Iterable[PairLabel], incremental: bool) -> None:
         """Fingerprints, vetoes, stored labels and explanations on every scored pair."""
-        rows = [(lb.fp_a, lb.fp_b, lb.match, lb.source) for lb in labels]
-        table = pa.Table.from_arrays(
-            [pa.array([r[i] for r in rows], type=f.type) for i, f in enumerate(LABEL_SCHEMA)],
-            schema=LABEL_SCHEMA,
-        )
-        self.con.register("_dd_label_in", table)
-        self.con.execute("create or replace table labels as select * from _dd_label_in")
-        self.con.unregister("_dd_label_in")
+        _label_table(self.con, "labels", list(labels))
         everyone = "(select unique_id, fp from keyed" + (
             " union all select unique_id, fp from existing)" if incremental else ")"
         )
@@ -383,8 +402,8 @@ class Deduper:
             f"l.{f} as {f}_l, r.{f} as {f}_r" for f in REVIEW_FIELDS
         )
         everyone = "raw" if not self._has_table("existing_all") else (
-            f"(select {', '.join(RAW_SCHEMA.names)} from raw union all "
-            f"select {', '.join(RAW_SCHEMA.names)} from existing_all)"
+            f"(select {', '.join(RAW_TABLE_COLUMNS)} from raw union all "
+            f"select {', '.join(RAW_TABLE_COLUMNS)} from existing_all)"
         )
         rows = self.con.execute(f"""
             select p.fp_l, p.fp_r, p.unique_id_l, p.unique_id_r, p.p, p.match_weight, p.why,
@@ -438,11 +457,7 @@ class Deduper:
         )
 
     def _apply_labels(self, answers: Sequence[PairLabel]) -> None:
-        table = pa.table({
-            "fp_a": [a.fp_a for a in answers], "fp_b": [a.fp_b for a in answers],
-            "match": [a.match for a in answers], "source": [a.source for a in answers],
-        })
-        self.con.register("_dd_new_labels", table)
+        _label_table(self.con, "_dd_new_labels", answers)
         self.con.execute("""
             update pairs set label = n.match, label_source = n.source,
                    p = case when n.match then 1.0 else 0.0 end
@@ -450,7 +465,7 @@ class Deduper:
             where n.fp_a = least(pairs.fp_l, pairs.fp_r) and n.fp_b = greatest(pairs.fp_l, pairs.fp_r)
         """)
         self.con.execute("insert into labels select * from _dd_new_labels")
-        self.con.unregister("_dd_new_labels")
+        self.con.execute("drop table _dd_new_labels")
 
     def _edges(self) -> list[Edge]:
         rows = self.con.execute(
@@ -482,23 +497,16 @@ class Deduper:
 
     def _store_assignments(self, memberships: dict[str, Membership]) -> None:
         items = sorted(memberships.items())
-        cols: list[list[Any]] = [
-            [k for k, _ in items],
-            [m.cluster_id for _, m in items],
-            [m.size for _, m in items],
-            [m.is_primary for _, m in items],
-            [m.linked_to for _, m in items],
-            [m.probability for _, m in items],
-            [m.weight for _, m in items],
-            [m.reason for _, m in items],
-        ]
-        table = pa.Table.from_arrays(
-            [pa.array(c, type=f.type) for c, f in zip(cols, ASSIGN_SCHEMA, strict=True)],
-            schema=ASSIGN_SCHEMA,
-        )
-        self.con.register("_dd_assign_in", table)
-        self.con.execute("create or replace table assign as select * from _dd_assign_in")
-        self.con.unregister("_dd_assign_in")
+        create_table(self.con, "assign", {
+            "unique_id": ("varchar", [k for k, _ in items]),
+            "cluster_id": ("varchar", [m.cluster_id for _, m in items]),
+            "cluster_size": ("bigint", [m.size for _, m in items]),
+            "is_primary": ("boolean", [m.is_primary for _, m in items]),
+            "linked_to": ("varchar", [m.linked_to for _, m in items]),
+            "match_probability": ("double", [m.probability for _, m in items]),
+            "match_weight": ("double", [m.weight for _, m in items]),
+            "why": ("varchar", [m.reason for _, m in items]),
+        })
 
     def _summarize(self, cstats: ClusterStats) -> None:
         stats = self.stats
@@ -539,7 +547,7 @@ class Deduper:
         """Build the `golden` table (clusters with 2+ members); returns how many."""
         spec = self.config.survivorship
         if self._has_table("existing_all"):
-            names = ", ".join(RAW_SCHEMA.names)
+            names = ", ".join(RAW_TABLE_COLUMNS)
             self.con.execute(f"""
                 create or replace view _dd_raw_all as
                 select {names} from raw union all select {names} from existing_all
@@ -590,6 +598,15 @@ class Deduper:
             union all by name
             select * from ({new}) where record_id not in (select record_id from known)
         """
+
+
+def _label_table(con: duckdb.DuckDBPyConnection, name: str, labels: Sequence[PairLabel]) -> None:
+    create_table(con, name, {
+        "fp_a": ("varchar", [lb.fp_a for lb in labels]),
+        "fp_b": ("varchar", [lb.fp_b for lb in labels]),
+        "match": ("boolean", [lb.match for lb in labels]),
+        "source": ("varchar", [lb.source for lb in labels]),
+    })
 
 
 def _model_text(params: ModelParams) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import duckdb
@@ -23,3 +24,21 @@ def scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:
 def count(con: duckdb.DuckDBPyConnection, table: str) -> int:
     """Rows in a table or view."""
     return scalar(con, f"select count(*) from {table}")
+
+
+def create_table(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    columns: Mapping[str, tuple[str, Sequence[Any]]],
+) -> None:
+    """Create table `name` from Python lists (column -> (SQL type, values)) via UNNEST.
+
+    DuckDB converts the lists natively, so no Arrow or pandas is loaded: that keeps the lead
+    pipeline's memory flat, and a million values still load in well under a second.
+    """
+    params: dict[str, Any] = {}
+    selects = []
+    for i, (col, (sql_type, values)) in enumerate(columns.items()):
+        params[f"c{i}"] = list(values)
+        selects.append(f"unnest($c{i}::{sql_type}[]) as {col}")
+    con.execute(f"create or replace table {name} as select {', '.join(selects)}", params)

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import duckdb
-import pyarrow as pa
 
 from revline.kernel.config import Settings
 from revline.kernel.errors import ConfigError, InvalidInput
@@ -212,7 +211,7 @@ class SparkBackend(Backend):
 
     def fetch(self, splink_df: Any, target: str, *, append: bool = False) -> None:
         """Bring scored pairs back from Spark into local DuckDB."""
-        arrow: pa.Table = splink_df.as_spark_dataframe().toArrow()
+        arrow = splink_df.as_spark_dataframe().toArrow()
         self.con.register("_dd_spark_in", arrow)
         _materialize(self.con, "select * from _dd_spark_in", target, append)
         self.con.unregister("_dd_spark_in")

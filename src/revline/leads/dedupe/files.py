@@ -14,17 +14,15 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 
 from revline.kernel.errors import InvalidInput, UnreadableInput
 from revline.leads.dedupe.deduper import Deduper
 from revline.leads.dedupe.golden import GOLDEN_FIELDS
 from revline.leads.dedupe.keys import recency_value
-from revline.leads.dedupe.prepare import RAW_SCHEMA
+from revline.leads.dedupe.prepare import RAW_COLUMNS, RAW_TABLE_COLUMNS, raw_columns
 from revline.leads.importer import TableReader, normalize_header, open_table
 
 _FAST_ENCODINGS = frozenset({"utf-8", "utf-8-sig", "ascii"})
-_BATCH = 50_000
 # Raw dedupe column <- canonical importer field.
 _FIELD_OF: dict[str, str] = {
     "company": "company", "email": "email", "phone": "phone", "website": "website",
@@ -76,26 +74,41 @@ def load_file(
         encoding = str(getattr(reader, "encoding", "") or "")
         delimiter = str(getattr(reader, "delimiter", "") or "")
         info = LoadedFile(0, columns, field_map, False, list(reader.warnings))
-        table: pa.Table | None = None
-        if encoding in _FAST_ENCODINGS and delimiter:
-            table = _scan_csv(deduper.con, path, columns, field_map, id_column, delimiter,
-                              _recency_column(columns, recency))
-            info.fast_path = table is not None
-        if table is None:
-            table = _stream_rows(reader, id_column, tuple(recency))
-    label = f"id column {id_column!r}" if id_column else "row number"
-    try:
-        info.rows = deduper.load(table)
-    except InvalidInput as exc:
-        raise InvalidInput(f"{path}: {exc.message} ({label})") from exc
+        label = f"id column {id_column!r}" if id_column else "row number"
+        try:
+            if encoding in _FAST_ENCODINGS and delimiter:
+                select = _csv_select(path, columns, field_map, id_column, delimiter,
+                                     _recency_column(columns, recency))
+                info.fast_path = _try_load_sql(deduper, select)
+            if not info.fast_path:
+                info.rows = deduper.load_columns(_stream_rows(reader, id_column, tuple(recency)))
+            else:
+                info.rows = deduper.stats.records
+        except InvalidInput as exc:
+            raise InvalidInput(f"{path}: {exc.message} ({label})") from exc
     return info
 
 
-def _scan_csv(
-    con: duckdb.DuckDBPyConnection, path: Path, columns: list[str], field_map: dict[str, str],
-    id_column: str | None, delimiter: str, recency: str | None,
-) -> pa.Table | None:
-    """The whole file through DuckDB's CSV reader; None when it disagrees with the importer."""
+def _try_load_sql(deduper: Deduper, select: str) -> bool:
+    """Load through DuckDB's CSV scanner; False when it disagrees with the file's shape
+    (unusual quoting or row widths), so the importer reads it row by row instead."""
+    con = deduper.con
+    con.execute("set preserve_insertion_order = true")
+    try:
+        deduper.load_sql(select)
+    except duckdb.Error:
+        return False
+    finally:
+        con.execute("set preserve_insertion_order = false")
+    return True
+
+
+def _csv_select(
+    path: Path, columns: list[str], field_map: dict[str, str], id_column: str | None,
+    delimiter: str, recency: str | None,
+) -> str:
+    """SELECT of the raw columns straight from DuckDB's CSV reader (same rows, same order and
+    same row numbers as the importer: blank lines skipped)."""
 
     def col(name: str | None) -> str:
         return f"trim(coalesce({_ident(name)}, ''))" if name else "''"
@@ -115,10 +128,8 @@ def _scan_csv(
         "phone_e164": "''",
         **{raw: col(field_map.get(fld)) for raw, fld in _FIELD_OF.items()},
     }
-    select = ", ".join(
-        f"{selects[f.name]} as {f.name}" for f in RAW_SCHEMA if f.name != "row_pos"
-    )
-    sql = f"""
+    select = ", ".join(f"{selects[c]} as {c}" for c in RAW_COLUMNS)
+    return f"""
         select {select}, pos - 1 as row_pos
         from (
             select row_number() over () as pos, *
@@ -129,19 +140,13 @@ def _scan_csv(
                   where {any_cell})
         )
     """
-    con.execute("set preserve_insertion_order = true")
-    try:
-        return con.sql(sql).to_arrow_table()
-    except duckdb.Error:
-        return None  # unusual quoting or widths: the importer handles those row by row
-    finally:
-        con.execute("set preserve_insertion_order = false")
 
 
-def _stream_rows(reader: TableReader, id_column: str | None, recency: tuple[str, ...]) -> pa.Table:
-    """Rows through the importer (any encoding, XLSX), batched into Arrow."""
-    names = [f.name for f in RAW_SCHEMA]
-    batches: list[pa.RecordBatch] = []
+def _stream_rows(
+    reader: TableReader, id_column: str | None, recency: tuple[str, ...]
+) -> dict[str, tuple[str, Sequence[Any]]]:
+    """Rows through the importer (any encoding, XLSX) as typed columns."""
+    names = list(RAW_TABLE_COLUMNS)
     buf: dict[str, list[Any]] = {n: [] for n in names}
     for pos, row in enumerate(reader.rows()):
         f = row.fields
@@ -156,12 +161,7 @@ def _stream_rows(reader: TableReader, id_column: str | None, recency: tuple[str,
         }
         for n in names:
             buf[n].append(values[n])
-        if len(buf["record_id"]) >= _BATCH:
-            batches.append(pa.RecordBatch.from_pydict(buf, schema=RAW_SCHEMA))
-            buf = {n: [] for n in names}
-    if buf["record_id"] or not batches:
-        batches.append(pa.RecordBatch.from_pydict(buf, schema=RAW_SCHEMA))
-    return pa.Table.from_batches(batches, schema=RAW_SCHEMA)
+    return raw_columns(buf, len(buf["record_id"]))
 
 
 def write_clusters(deduper: Deduper, out: Path) -> int:

@@ -7,15 +7,18 @@ what keeps a million rows within minutes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from functools import lru_cache, partial
+from multiprocessing import get_context
 from dataclasses import astuple, fields
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 
 from revline.leads.classify.dictionary import normalize
-from revline.leads.dedupe.duck import one
+from revline.leads.dedupe.duck import create_table, one
 from revline.leads.dedupe.keys import (
     DedupeRecord,
     company_domain,
@@ -28,11 +31,8 @@ from revline.leads.dedupe.keys import (
 from revline.leads.validate import ContactValidator, region_for
 
 # Raw columns every input table carries (all text, "" when unknown) plus row_pos (input order).
-RAW_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(DedupeRecord))
-RAW_SCHEMA = pa.schema(
-    [pa.field("record_id", pa.string()), *(pa.field(c, pa.string()) for c in RAW_COLUMNS[1:])]
-    + [pa.field("row_pos", pa.int64())]
-)
+RAW_COLUMNS: tuple[str, ...] = ("record_id", *[f.name for f in fields(DedupeRecord)][1:])
+RAW_TABLE_COLUMNS: tuple[str, ...] = (*RAW_COLUMNS, "row_pos")
 # Prepared columns that describe a record's identity (fingerprint and completeness use them).
 IDENTITY_COLUMNS: tuple[str, ...] = (
     "email_key", "phone_key", "domain_key", "company_key", "full_name", "city_key",
@@ -45,36 +45,128 @@ _DATE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d", "%d/%m/%Y
                  "%d.%m.%Y", "%Y/%m/%d")
 
 
-def records_table(records: Iterable[DedupeRecord]) -> pa.Table:
-    """DedupeRecords as the raw Arrow table `prepare` reads (row_pos is the input order)."""
+def raw_columns(
+    values: Mapping[str, Sequence[Any]], n: int
+) -> dict[str, tuple[str, Sequence[Any]]]:
+    """Typed raw columns for `create_table` (missing text columns are empty strings)."""
+    out: dict[str, tuple[str, Sequence[Any]]] = {
+        c: ("varchar", values.get(c) or [""] * n) for c in RAW_COLUMNS
+    }
+    out["row_pos"] = ("bigint", values.get("row_pos") or list(range(n)))
+    return out
+
+
+def records_columns(records: Iterable[DedupeRecord]) -> dict[str, tuple[str, Sequence[Any]]]:
+    """DedupeRecords as the raw columns `prepare` reads (row_pos is the input order)."""
     rows = [astuple(r) for r in records]
-    columns: list[list[Any]] = [list(col) for col in zip(*rows, strict=True)] if rows else [
-        [] for _ in RAW_COLUMNS
-    ]
-    columns.append(list(range(len(rows))))
-    return pa.Table.from_arrays(
-        [pa.array(col, type=f.type) for col, f in zip(columns, RAW_SCHEMA, strict=True)],
-        schema=RAW_SCHEMA,
-    )
+    cols = dict(zip(RAW_COLUMNS, ([list(c) for c in zip(*rows, strict=True)] if rows else
+                                  [[] for _ in RAW_COLUMNS]), strict=True))
+    return raw_columns(cols, len(rows))
 
 
 def _distinct(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple[Any, ...]]:
     return con.execute(sql).fetchall()
 
 
+# Key functions: module level (picklable) so a process pool can run them; each takes the
+# distinct key tuple and returns the output columns.
+@lru_cache(maxsize=4)
+def _validator(region: str) -> ContactValidator:
+    return ContactValidator(default_region=region)
+
+
+def _k_email(k: tuple[str]) -> tuple[Any, ...]:
+    return tuple(email_key(k[0]))
+
+
+def _k_region(k: tuple[str, str], region: str) -> tuple[str]:
+    return (region_for(k[0] or "", region, k[1] or ""),)
+
+
+def _k_phone(k: tuple[str, str], region: str) -> tuple[str]:
+    return (phone_key(k[0], k[1], "", _validator(region)),)
+
+
+def _k_site(k: tuple[str], region: str) -> tuple[str]:
+    return (website_domain(k[0], _validator(region)),)
+
+
+def _k_domain(k: tuple[str]) -> tuple[str]:
+    return (company_domain(k[0]),)
+
+
+def _k_company(k: tuple[str]) -> tuple[str]:
+    return (company_key(k[0]),)
+
+
+def _k_name(k: tuple[str]) -> tuple[str, ...]:
+    return tuple(person_name(k[0]))
+
+
+def _k_normalize(k: tuple[str]) -> tuple[str]:
+    return (normalize(k[0]),)
+
+
+def _apply(fn: Callable[[Any], Any], keys: Sequence[Any]) -> list[Any]:
+    return [fn(k) for k in keys]
+
+
+class KeyMapper:
+    """Runs a key function over distinct values, in worker processes when there are many.
+
+    phonenumbers and tldextract cost tens of microseconds per value; at a million distinct
+    phones that is most of a run, and it parallelizes perfectly. Workers are spawned (not
+    forked: DuckDB's threads live in this process) once, on first need.
+    """
+
+    CHUNK = 20_000
+
+    def __init__(self, workers: int = 1, parallel_min: int = 100_000) -> None:
+        self.workers = max(1, workers)
+        self.parallel_min = parallel_min
+        self._pool: ProcessPoolExecutor | None = None
+
+    def map(self, fn: Callable[[Any], Any], keys: Sequence[Any]) -> list[Any]:
+        """fn over keys, order kept."""
+        if self.workers == 1 or len(keys) < self.parallel_min:
+            return _apply(fn, keys)
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"))
+        chunks = [keys[i : i + self.CHUNK] for i in range(0, len(keys), self.CHUNK)]
+        try:
+            return [r for part in self._pool.map(partial(_apply, fn), chunks) for r in part]
+        except (BrokenProcessPool, OSError):
+            # Workers cannot start when the main module cannot be re-imported (an
+            # interactive session); the same work then simply runs here.
+            self.workers = 1
+            self.close()
+            return _apply(fn, keys)
+
+    def close(self) -> None:
+        """Stop the workers, if any were started."""
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+
 def _register_map(
-    con: duckdb.DuckDBPyConnection, name: str, keys: Sequence[tuple[Any, ...]],
-    key_names: Sequence[str], fn: Callable[..., Sequence[Any]], out: Sequence[tuple[str, pa.DataType]],
+    con: duckdb.DuckDBPyConnection,
+    mapper: KeyMapper,
+    name: str,
+    sql: str,
+    key_names: Sequence[str],
+    fn: Callable[[Any], Sequence[Any]],
+    out: Sequence[tuple[str, str]],
 ) -> None:
-    """Apply `fn` once per distinct key tuple and expose the results as a DuckDB view."""
-    results = [fn(*k) for k in keys]
-    arrays: list[pa.Array] = [
-        pa.array([k[i] for k in keys], type=pa.string()) for i in range(len(key_names))
-    ]
-    for pos, (_, typ) in enumerate(out):
-        arrays.append(pa.array([r[pos] for r in results], type=typ))
-    table = pa.Table.from_arrays(arrays, names=[*key_names, *(n for n, _ in out)])
-    con.register(name, table)
+    """Apply `fn` once per distinct key tuple of `sql` and store the results as table `name`."""
+    keys = _distinct(con, sql)
+    results = mapper.map(fn, keys)
+    columns: dict[str, tuple[str, Sequence[Any]]] = {
+        key: ("varchar", [k[i] for k in keys]) for i, key in enumerate(key_names)
+    }
+    for pos, (col, sql_type) in enumerate(out):
+        columns[col] = (sql_type, [r[pos] for r in results])
+    create_table(con, name, columns)
 
 
 def prepare(
@@ -84,20 +176,31 @@ def prepare(
     *,
     source_priority: Sequence[str] = (),
     default_region: str = "US",
+    workers: int = 1,
 ) -> None:
     """Build `target` (one row per record, keyed) from the raw table/view `source`."""
-    validator = ContactValidator(default_region=default_region)
-    s = source
+    mapper = KeyMapper(workers)
+    try:
+        _key_tables(con, source, mapper, default_region)
+    finally:
+        mapper.close()
+    _keyed_table(con, source, target, source_priority)
+
+
+def _key_tables(
+    con: duckdb.DuckDBPyConnection, s: str, mapper: KeyMapper, region: str
+) -> None:
+    """One small table per normalizer: distinct raw value -> key."""
+    varchar = "varchar"
     _register_map(
-        con, "_dd_email", _distinct(con, f"select distinct email from {s} where email <> ''"),
-        ["email"], email_key,
-        [("key", pa.string()), ("role", pa.bool_()), ("free", pa.bool_()),
-         ("disposable", pa.bool_()), ("company_domain", pa.string())],
+        con, mapper, "_dd_email", f"select distinct email from {s} where email <> ''",
+        ["email"], _k_email,
+        [("key", varchar), ("role", "boolean"), ("free", "boolean"),
+         ("disposable", "boolean"), ("company_domain", varchar)],
     )
-    regions = _distinct(con, f"select distinct country, state from {s} where phone <> ''")
     _register_map(
-        con, "_dd_region", regions, ["country", "state"],
-        lambda c, st: (region_for(c or "", default_region, st or ""),), [("region", pa.string())],
+        con, mapper, "_dd_region", f"select distinct country, state from {s} where phone <> ''",
+        ["country", "state"], partial(_k_region, region=region), [("region", varchar)],
     )
     # Punctuation and spacing variants of one number collapse before phonenumbers runs.
     con.execute(f"""
@@ -109,9 +212,8 @@ def prepare(
         where s.phone <> '' and s.phone_e164 = ''
     """)
     _register_map(
-        con, "_dd_phone", _distinct(con, "select distinct phone_c, region from _dd_phone_in"),
-        ["phone_c", "region"], lambda p, r: (phone_key(p, r, "", validator),),
-        [("e164", pa.string())],
+        con, mapper, "_dd_phone", "select distinct phone_c, region from _dd_phone_in",
+        ["phone_c", "region"], partial(_k_phone, region=region), [("e164", varchar)],
     )
     con.execute(f"""
         create or replace temp view _dd_host_in as
@@ -121,33 +223,29 @@ def prepare(
         from {s} where website <> '' and domain = ''
     """)
     _register_map(
-        con, "_dd_site", _distinct(con, "select distinct host from _dd_host_in where host <> ''"),
-        ["host"], lambda h: (website_domain(h, validator),), [("domain", pa.string())],
+        con, mapper, "_dd_site", "select distinct host from _dd_host_in where host <> ''",
+        ["host"], partial(_k_site, region=region), [("domain", varchar)],
     )
+    for name, col, fn in (
+        ("_dd_domain", "domain", _k_domain),
+        ("_dd_company", "company", _k_company),
+        ("_dd_city", "city", _k_normalize),
+        ("_dd_address", "address", _k_normalize),
+    ):
+        _register_map(
+            con, mapper, name, f"select distinct {col} from {s} where {col} <> ''", [col], fn,
+            [("key", varchar)],
+        )
     _register_map(
-        con, "_dd_domain", _distinct(con, f"select distinct domain from {s} where domain <> ''"),
-        ["domain"], lambda d: (company_domain(d),), [("key", pa.string())],
+        con, mapper, "_dd_name", f"select distinct name from {s} where name <> ''", ["name"],
+        _k_name, [("first", varchar), ("last", varchar), ("full", varchar), ("sorted", varchar)],
     )
-    _register_map(
-        con, "_dd_company",
-        _distinct(con, f"select distinct company from {s} where company <> ''"),
-        ["company"], lambda c: (company_key(c),), [("key", pa.string())],
-    )
-    _register_map(
-        con, "_dd_name", _distinct(con, f"select distinct name from {s} where name <> ''"),
-        ["name"], person_name,
-        [("first", pa.string()), ("last", pa.string()), ("full", pa.string()),
-         ("sorted", pa.string())],
-    )
-    _register_map(
-        con, "_dd_city", _distinct(con, f"select distinct city from {s} where city <> ''"),
-        ["city"], lambda c: (normalize(c),), [("key", pa.string())],
-    )
-    _register_map(
-        con, "_dd_address",
-        _distinct(con, f"select distinct address from {s} where address <> ''"),
-        ["address"], lambda a: (normalize(a),), [("key", pa.string())],
-    )
+
+
+def _keyed_table(
+    con: duckdb.DuckDBPyConnection, s: str, target: str, source_priority: Sequence[str]
+) -> None:
+    """Join the key tables back onto every record, in one DuckDB statement."""
     rank = " ".join(
         f"when {_sql_str(name.strip().lower())} then {i}" for i, name in enumerate(source_priority)
     )
@@ -193,13 +291,16 @@ def prepare(
             left join _dd_city ci on ci.city = r.city
             left join _dd_address a on a.address = r.address
         )
-        select *, md5(concat_ws('|', {identity})) as fp from base
+        select *,
+            case when coalesce({', '.join(IDENTITY_COLUMNS[:-1])}) is not null
+                 then md5(concat_ws('|', {identity})) end as fp
+        from base
     """)
     for view in ("_dd_phone_in", "_dd_host_in"):
         con.execute(f"drop view if exists {view}")
     for name in ("_dd_email", "_dd_region", "_dd_phone", "_dd_site", "_dd_domain", "_dd_company",
                  "_dd_name", "_dd_city", "_dd_address"):
-        con.unregister(name)
+        con.execute(f"drop table {name}")
 
 
 def block_columns(rules: Sequence[Sequence[str]]) -> list[str]:

@@ -25,7 +25,7 @@ from revline.leads.dedupe.files import (
     write_links,
 )
 from revline.leads.dedupe.golden import GOLDEN_FIELDS
-from revline.leads.dedupe.keys import DedupeRecord
+from revline.leads.dedupe.keys import DedupeRecord, natural_key
 from revline.leads.dedupe.review import Judge, PairLabel, make_llm_judge, write_review_csv
 from revline.leads.dedupe.store import check_state_name, load_existing, save_state
 from revline.leads.repository import DedupeLabelRepository
@@ -146,7 +146,8 @@ def cluster_records(
 
     Every record gets cluster_id, cluster_size, is_primary, linked_to, match_probability,
     match_weight and match_reason (the per-field explanation of the link that put it in its
-    cluster); each primary of a cluster of 2+ also carries `golden` and `golden_from`.
+    cluster); each primary of a cluster of 2+ also carries `golden`, `golden_from` and
+    `members`.
     """
     cfg = config or effective_config(settings)
     with Deduper(settings, cfg) as deduper:
@@ -164,6 +165,10 @@ def cluster_records(
                 f"select cluster_id, {', '.join(golden_cols)} from golden"
             ).fetchall()
         }
+    members: dict[str, list[str]] = {}
+    for row in rows:
+        if int(row[2]) > 1:
+            members.setdefault(str(row[1]), []).append(str(row[0]))
     out: dict[str, dict[str, Any]] = {}
     for rid, cid, size, primary, linked, prob, weight, why in rows:
         info: dict[str, Any] = {
@@ -181,5 +186,6 @@ def cluster_records(
             info["golden_from"] = {
                 f: values[2 * i + 1] for i, f in enumerate(GOLDEN_FIELDS) if values[2 * i + 1]
             }
+            info["members"] = sorted(members.get(str(cid), []), key=natural_key)
         out[str(rid)] = info
     return LeadClusters(clusters=out, stats=stats)
