@@ -1,24 +1,23 @@
-"""Dedupe v1: canonical emails, blocking rules, role inboxes, stable cluster ids, speed."""
+"""Contact-aware identity keys: emails, names, phones, domains (pure functions, no Splink)."""
 
 from __future__ import annotations
 
-import random
-
 import pytest
 
-from revline.kernel.errors import InvalidInput
-from revline.leads.dedupe import DedupeRecord, canonical_email, cluster_records, natural_key
-
-
-def R(id: str, **kw: str) -> DedupeRecord:  # noqa: N802 - short constructor for tables
-    return DedupeRecord(id=id, **kw)
-
-
-def groups(result: dict[str, dict[str, object]]) -> set[frozenset[str]]:
-    by: dict[object, set[str]] = {}
-    for rid, info in result.items():
-        by.setdefault(info["cluster_id"], set()).add(rid)
-    return {frozenset(g) for g in by.values()}
+from revline.leads.dedupe.keys import (
+    DedupeRecord,
+    canonical_email,
+    company_domain,
+    company_key,
+    email_key,
+    natural_key,
+    person_name,
+    phone_key,
+    recency_value,
+    record_from_lead,
+    website_domain,
+)
+from revline.leads.validate import ContactValidator
 
 
 @pytest.mark.parametrize(
@@ -36,177 +35,67 @@ def test_canonical_email(raw: str, canon: str) -> None:
     assert canonical_email(raw) == canon
 
 
-def test_same_canonical_email_merges() -> None:
-    out = cluster_records(
-        [
-            R("1", company="Acme", email="John.Smith@gmail.com"),
-            R("2", company="Totally Different", email="johnsmith+x@googlemail.com"),
-            R("3", company="Acme", email="jane@gmail.com"),
-        ]
+def test_email_key_flags_mailbox_kinds() -> None:
+    person = email_key("Mailto:<Ann.Lee+leads@Acme-Plumbing.co.uk>")
+    assert person.key == "ann.lee@acme-plumbing.co.uk"
+    assert (person.role, person.free, person.disposable) == (False, False, False)
+    assert person.company_domain == "acme-plumbing.co.uk"  # public-suffix aware
+
+    role = email_key("Sales@shop.acme.com; other@acme.com")  # first address of a list
+    assert role.key == "sales@shop.acme.com"
+    assert role.role is True
+    assert role.company_domain == "acme.com"
+
+    free = email_key("a.n.n@googlemail.com")
+    assert (free.key, free.free, free.company_domain) == ("ann@gmail.com", True, "")
+    throwaway = email_key("x123@mailinator.com")
+    assert throwaway.disposable is True and throwaway.company_domain == ""
+
+    for bad in ("", "n/a", "ann@", "ann at acme.com", "ann@acme", "a@b@c"):
+        assert email_key(bad).key == "", bad
+
+
+def test_person_names_normalize_swaps_and_honorifics() -> None:
+    assert person_name("Lee, Ann") == person_name("Ann Lee")
+    assert person_name("Dr. Zoë  O'Brien Jr") == ("zoe", "obrien", "zoe obrien", "obrien zoe")
+    assert person_name("Ann McDonald").last == person_name("ANN MCDONALD").last == "mcdonald"
+    assert person_name("", "Ann", "Lee").full == "ann lee"
+    swapped = person_name("Lee Ann")
+    assert swapped.full == "lee ann" and swapped.sorted == person_name("Ann Lee").sorted
+    assert person_name("Mr.") == ("", "", "", "")
+
+
+def test_phone_and_domain_keys_reuse_the_validator() -> None:
+    v = ContactValidator()
+    assert phone_key("(415) 555-0100 ext. 4", "US", "", v) == phone_key("+1 415 555 0100", "", "",
+                                                                        v)
+    assert phone_key("020 7946 0018", "United Kingdom", "", v) == "+442079460018"
+    assert phone_key("123", "US", "", v) == ""  # invalid numbers give no key
+    assert website_domain("https://www.shop.acme.co.uk/about?x=1", v) == "acme.co.uk"
+    assert website_domain("facebook.com/acmeplumbing", v) == ""  # a platform page, not a site
+    assert company_domain("bluesky.wixsite.com") == ""  # shared site builders say nothing
+    assert company_domain("mail.acme.com") == "acme.com"
+    assert company_key("The Zorbly Widgets, LLC #12") == "zorbly widgets"
+
+
+def test_record_from_lead_prefers_validated_values() -> None:
+    fields = {"company": "Acme", "first_name": "Ann", "last_name": "Lee", "email": "ANN@acme.com",
+              "phone": "415 555 0100", "website": "acme.com", "city": "SF"}
+    contact = {"email_normalized": "ann@acme.com", "email_valid": True,
+               "phone_e164": "+14155550100", "domain": "acme.com"}
+    rec = record_from_lead("7", fields, contact, {"Last Updated": "2025-03-01"},
+                           ("updated_at", "last_updated"))
+    assert rec == DedupeRecord(
+        id="7", company="Acme", name="Ann Lee", email="ann@acme.com", phone="",
+        phone_e164="+14155550100", domain="acme.com", website="", city="SF",
+        updated_at="2025-03-01",
     )
-    assert out["1"] == {
-        "cluster_id": "c-1",
-        "cluster_size": 2,
-        "is_primary": True,
-        "match_reason": "same email",
-    }
-    assert out["2"]["cluster_id"] == "c-1"
-    assert out["2"]["is_primary"] is False
-    assert out["3"] == {
-        "cluster_id": "c-3",
-        "cluster_size": 1,
-        "is_primary": True,
-        "match_reason": "",
-    }
+    # Not validated yet (email_valid is None): the raw cell goes through for prepare to key.
+    raw = record_from_lead("8", fields, {})
+    assert (raw.email, raw.phone, raw.website) == ("ANN@acme.com", "415 555 0100", "acme.com")
+    assert recency_value({"Modified": " "}, ("modified",)) == ""
 
 
-def test_role_inbox_does_not_merge_different_people_or_companies() -> None:
-    out = cluster_records(
-        [
-            R("1", company="Acme Plumbing", name="John Smith", email="info@shared-host.com"),
-            R("2", company="Zenith Roofing", name="Mary Jones", email="info@shared-host.com"),
-            R("3", company="Bolt Electric", email="info@shared-host.com"),
-            R("4", company="Acme Plumbing", name="Jon Smith", email="INFO@shared-host.com"),
-            R("5", company="Bolt Electric LLC", email="info@shared-host.com"),
-            R("6", company="Other Co", email="sales@shared-host.com"),
-        ]
-    )
-    assert groups(out) == {
-        frozenset({"1", "4"}),
-        frozenset({"2"}),
-        frozenset({"3", "5"}),
-        frozenset({"6"}),
-    }
-    # The email's domain is also a company domain, so the same company links that way too.
-    assert out["4"]["match_reason"] == "same domain + company; same role inbox + name"
-    assert "same role inbox + company" in out["5"]["match_reason"]
-
-
-def test_phone_needs_similar_company_or_name() -> None:
-    out = cluster_records(
-        [
-            R("1", company="Smith Plumbing LLC", phone="+14155550100"),
-            R("2", company="Smith Plumbing", phone="+14155550100"),
-            R("3", company="Harbor Dental", phone="+14155550100"),  # shared switchboard
-            R("4", name="Ann Lee", company="Lee Consulting", phone="+14155550199"),
-            R("5", name="Ann Lee", company="Blue Sky Media", phone="+14155550199"),
-            R("6", company="Smith Plumbing", phone="+14155550111"),
-        ]
-    )
-    assert groups(out) == {
-        frozenset({"1", "2"}),
-        frozenset({"3"}),
-        frozenset({"4", "5"}),
-        frozenset({"6"}),
-    }
-    assert out["2"]["match_reason"] == "same phone + company"
-    assert out["5"]["match_reason"] == "same phone + name"
-
-
-def test_domain_needs_similar_company_and_ignores_shared_domains() -> None:
-    out = cluster_records(
-        [
-            R("1", company="Acme Roofing Inc", domain="www.acmeroofing.com"),
-            R("2", company="Acme Roofing", email="bob@acmeroofing.com"),  # domain from email
-            R("3", company="Acme Gutters", domain="acmeroofing.com"),
-            R("4", company="Blue Sky Spa", domain="bluesky.wixsite.com"),
-            R("5", company="Blue Sky Spa", domain="blueskyspa2.wixsite.com"),
-            R("6", company="Joe Smith", email="joe@gmail.com"),
-            R("7", company="Joe Smith", email="joe.s@gmail.com"),
-        ]
-    )
-    assert groups(out) == {
-        frozenset({"1", "2"}),
-        frozenset({"3"}),
-        frozenset({"4"}),
-        frozenset({"5"}),
-        frozenset({"6"}),
-        frozenset({"7"}),
-    }
-    assert out["2"]["match_reason"] == "same domain + company"
-
-
-def test_transitive_clusters_and_combined_reasons() -> None:
-    out = cluster_records(
-        [
-            R("a", company="Acme", email="ann@acme.com"),
-            R("b", company="Acme Inc", email="ann@acme.com", phone="+442079460123"),
-            R("c", company="ACME", phone="+442079460123"),
-        ]
-    )
-    assert {info["cluster_id"] for info in out.values()} == {"c-a"}
-    assert all(info["cluster_size"] == 3 for info in out.values())
-    assert [rid for rid, info in out.items() if info["is_primary"]] == ["a"]
-    reason = out["c"]["match_reason"]
-    assert "same email" in reason
-    assert "same phone + company" in reason
-
-
-def test_cluster_ids_are_stable_under_reordering() -> None:
-    records = [
-        R("10", company="Acme", email="ann@acme.com"),
-        R("2", company="Acme", email="ann@acme.com"),
-        R("33", company="Solo"),
-        R("9", company="Zed", phone="+14155550100"),
-        R("100", company="Zed Ltd", phone="+14155550100"),
-    ]
-    first = cluster_records(records)
-    shuffled = records[:]
-    random.Random(1).shuffle(shuffled)
-    assert cluster_records(shuffled) == first
-    assert list(first) == [r.id for r in records]  # output follows input order
-    # Natural order: "2" < "10", so row 2 is the primary.
-    assert first["10"]["cluster_id"] == "c-2"
-    assert first["2"]["is_primary"] is True
-    assert first["100"]["cluster_id"] == "c-9"
-    assert natural_key("rec-2") < natural_key("rec-10")
-
-
-def test_duplicate_ids_are_rejected() -> None:
-    with pytest.raises(InvalidInput, match="duplicate record id '1'"):
-        cluster_records([R("1"), R("1")])
-
-
-def test_empty_input() -> None:
-    assert cluster_records([]) == {}
-
-
-def _synthetic(n: int, seed: int = 5) -> tuple[list[DedupeRecord], set[frozenset[str]]]:
-    """n businesses, ~20% with a second row that shares email, phone or domain (with noise)."""
-    rng = random.Random(seed)
-    words = ["Summit", "Harbor", "Pioneer", "Golden", "Metro", "Oak", "Cedar", "Bright", "Apex"]
-    kinds = ["Dental", "Plumbing", "Roofing", "Realty", "Law Group", "Bakery", "Auto", "Spa"]
-    records: list[DedupeRecord] = []
-    truth: set[frozenset[str]] = set()
-    for i in range(n):
-        company = f"{rng.choice(words)} {rng.choice(kinds)} {i}"
-        slug = company.lower().replace(" ", "")
-        base = R(
-            f"r{i}",
-            company=company,
-            name=f"Owner {i}",
-            email=f"owner{i}@{slug}.com",
-            phone=f"+1415{i:07d}",
-            domain=f"{slug}.com",
-        )
-        records.append(base)
-        if rng.random() < 0.2:
-            how = rng.choice(["email", "phone", "domain"])
-            dup_id = f"r{i}-dup"
-            if how == "email":
-                dup = R(dup_id, company=company + " LLC", email=base.email.upper())
-            elif how == "phone":
-                dup = R(dup_id, company=company.upper() + " Inc.", phone=base.phone)
-            else:
-                dup = R(dup_id, company="The " + company, domain="www." + base.domain)
-            records.append(dup)
-            truth.add(frozenset({base.id, dup_id}))
-    rng.shuffle(records)
-    return records, truth
-
-
-def test_synthetic_duplicates_found_exactly() -> None:
-    records, truth = _synthetic(10_000)
-    out = cluster_records(records)
-    found = {g for g in groups(out) if len(g) > 1}
-    assert found == truth  # every planted pair, and nothing else
+def test_natural_key_orders_ids_as_people_do() -> None:
+    ids = ["rec-10", "rec-2", "10", "2", "b", "a1"]
+    assert sorted(ids, key=natural_key) == ["2", "10", "a1", "b", "rec-2", "rec-10"]

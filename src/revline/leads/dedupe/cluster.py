@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 
 from revline.leads.dedupe.keys import natural_key
 
+NaturalKey = tuple[tuple[int, int | str], ...]
+
 
 @dataclass(frozen=True)
 class Edge:
@@ -33,7 +35,7 @@ class Edge:
     weight: float = 0.0
     reason: str = ""
 
-    def key(self) -> tuple[float, tuple[tuple[int, int | str], ...], tuple[tuple[int, int | str], ...]]:
+    def key(self) -> tuple[float, NaturalKey, NaturalKey]:
         """Strongest first, then by ids, so every tie is broken the same way on every run."""
         lo, hi = sorted((self.a, self.b), key=natural_key)
         return (-self.probability, natural_key(lo), natural_key(hi))

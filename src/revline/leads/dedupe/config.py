@@ -61,7 +61,8 @@ class LevelSpec(_Strict):
         if len(kinds) != 1:
             raise ValueError(f"a level needs exactly one of {', '.join(LEVEL_KINDS)}")
         kind = kinds[0]
-        if kind in ("jaro_winkler", "levenshtein", "damerau_levenshtein") and self.threshold is None:
+        fuzzy = ("jaro_winkler", "levenshtein", "damerau_levenshtein")
+        if kind in fuzzy and self.threshold is None:
             raise ValueError(f"{kind} level needs a threshold")
         if kind == "reversed" and len(self.reversed or []) != 2:
             raise ValueError("reversed level needs two columns: [first_name, last_name]")
@@ -89,9 +90,11 @@ class ComparisonSpec(_Strict):
     @model_validator(mode="after")
     def _shape(self) -> ComparisonSpec:
         kinds = [lv.kind for lv in self.levels]
-        if len(kinds) < 2 or kinds[0] != "missing" or kinds[-1] != "else" or kinds.count("missing") > 1:
+        first, last = kinds[0], kinds[-1]
+        if len(kinds) < 2 or first != "missing" or last != "else" or kinds.count("missing") > 1:
             raise ValueError(
-                f"comparison {self.name!r}: levels must start with a missing level and end with else"
+                f"comparison {self.name!r}: levels must start with a missing level and end "
+                "with else"
             )
         return self
 
@@ -226,7 +229,8 @@ def parse_config(data: Any, origin: str) -> DedupeConfig:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        raise ConfigError(f"{origin}: {where}: {first['msg']}") from exc
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"{origin}: {where}: {message}") from exc
 
 
 @lru_cache(maxsize=1)

@@ -291,11 +291,7 @@ class Deduper:
         params = default_params(profile, prior)
         n = self.stats.records
         if n < max(cfg.training.min_records, 2):
-            params.notes.append(
-                f"{n} records is below training.min_records ({cfg.training.min_records}): "
-                "scored with the configured default model"
-            )
-            return params
+            return params  # the configured default model; stats.model says so
         linkage = Linkage(backend, "keyed", profile, params, link_type,
                           max_iterations=cfg.training.max_iterations)
         return linkage.train(cfg.training, n)
@@ -310,7 +306,8 @@ class Deduper:
         self.con.execute(f"update raw set row_pos = row_pos + {offset}")
         self.con.execute("""
             create or replace table known as
-            select r.record_id, e.cluster_id from raw r join existing_all e on e.record_id = r.record_id
+            select r.record_id, e.cluster_id
+            from raw r join existing_all e on e.record_id = r.record_id
         """)
         self.stats.known_records = self._count("known")
         self.con.execute("""
@@ -339,7 +336,9 @@ class Deduper:
                 cols += [f"{col}_l varchar", f"{col}_r varchar"]
         self.con.execute(f"create or replace table {PAIRS_TABLE} ({', '.join(cols)})")
 
-    def _decorate(self, profile: ProfileSpec, labels: Iterable[PairLabel], incremental: bool) -> None:
+    def _decorate(
+        self, profile: ProfileSpec, labels: Iterable[PairLabel], incremental: bool
+    ) -> None:
         """Fingerprints, vetoes, stored labels and explanations on every scored pair."""
         _label_table(self.con, "labels", list(labels))
         everyone = "(select unique_id, fp from keyed" + (
@@ -355,7 +354,8 @@ class Deduper:
             from {PAIRS_TABLE} p
             join {everyone} kl on kl.unique_id = p.unique_id_l
             join {everyone} kr on kr.unique_id = p.unique_id_r
-            left join labels lb on lb.fp_a = least(kl.fp, kr.fp) and lb.fp_b = greatest(kl.fp, kr.fp)
+            left join labels lb
+              on lb.fp_a = least(kl.fp, kr.fp) and lb.fp_b = greatest(kl.fp, kr.fp)
         """)
         self.con.execute(f"drop table {PAIRS_TABLE}")
         # A "same" answer links the two identities even where blocking never paired them.
@@ -383,7 +383,9 @@ class Deduper:
         self.stats.vetoed_pairs = self._scalar(
             "select count(*) from pairs where veto is not null and label is null"
         )
-        self.stats.labelled_pairs = self._scalar("select count(*) from pairs where label is not null")
+        self.stats.labelled_pairs = self._scalar(
+            "select count(*) from pairs where label is not null"
+        )
 
     def _scalar(self, sql: str) -> int:
         row = one(self.con, sql)
@@ -462,7 +464,8 @@ class Deduper:
             update pairs set label = n.match, label_source = n.source,
                    p = case when n.match then 1.0 else 0.0 end
             from _dd_new_labels n
-            where n.fp_a = least(pairs.fp_l, pairs.fp_r) and n.fp_b = greatest(pairs.fp_l, pairs.fp_r)
+            where n.fp_a = least(pairs.fp_l, pairs.fp_r)
+              and n.fp_b = greatest(pairs.fp_l, pairs.fp_r)
         """)
         self.con.execute("insert into labels select * from _dd_new_labels")
         self.con.execute("drop table _dd_new_labels")
@@ -474,7 +477,9 @@ class Deduper:
         ).fetchall()
         return [Edge(str(a), str(b), float(p), float(w), str(why)) for a, b, p, w, why in rows]
 
-    def _cluster(self, existing: ExistingState | None) -> tuple[dict[str, Membership], ClusterStats]:
+    def _cluster(
+        self, existing: ExistingState | None
+    ) -> tuple[dict[str, Membership], ClusterStats]:
         link = self.config.link
         edges = self._edges()
         if existing is None:

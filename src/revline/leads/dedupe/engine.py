@@ -27,6 +27,9 @@ from revline.leads.dedupe.prepare import block_columns
 Engine = Literal["duckdb", "spark"]
 LinkType = Literal["dedupe_only", "link_only"]
 PAIRS_TABLE = "_dd_pairs"
+# In a file of a few dozen leads, two duplicates make "1 pair in 20 matches" look like a fact;
+# real lead lists have far fewer matching pairs than 1 in 100, so the prior never goes higher.
+MAX_PRIOR = 0.01
 _SPLINK_LOGGERS = ("splink",)
 
 
@@ -67,14 +70,18 @@ class ModelParams:
 
     def matches(self, profile: ProfileSpec) -> bool:
         """True when these parameters fit the profile's comparisons level for level."""
-        shape = {c.name: len([lv for lv in c.levels if lv.kind != "missing"]) for c in profile.comparisons}
+        shape = {
+            c.name: len([lv for lv in c.levels if lv.kind != "missing"])
+            for c in profile.comparisons
+        }
         return shape == {k: len(v) for k, v in self.levels.items()}
 
 
 def default_params(profile: ProfileSpec, prior: float) -> ModelParams:
     """The profile's YAML m/u values: the fixed model used when there is too little to train on."""
     levels = {
-        c.name: [[lv.m, lv.u] for lv in c.levels if lv.kind != "missing"] for c in profile.comparisons
+        c.name: [[lv.m, lv.u] for lv in c.levels if lv.kind != "missing"]
+        for c in profile.comparisons
     }
     return ModelParams(prior=prior, levels=levels, trained=False)
 
@@ -199,7 +206,9 @@ class SparkBackend(Backend):
             ) from exc
         self.con = con
         self.spark = spark_session(settings)
-        self.db_api = SparkAPI(spark_session=self.spark, break_lineage_method="persist")
+        self.db_api = SparkAPI(  # type: ignore[no-untyped-call]
+            spark_session=self.spark, break_lineage_method="persist"
+        )
         self._counter = 0
 
     def register(self, table: str, columns: Sequence[str]) -> Any:
@@ -309,7 +318,7 @@ def estimate_prior(
     else:
         total = n * (n - 1) // 2
     if total <= 0:
-        return 0.5, 0
+        return MAX_PRIOR, 0
     cross = "and l.source_dataset <> r.source_dataset" if link_type == "link_only" else ""
     parts = []
     for cols in rules:
@@ -329,7 +338,7 @@ def estimate_prior(
     ) if parts else None
     found = int(found_row[0]) if found_row else 0
     expected = max(found, floor_matches) / training.recall
-    return min(max(expected / total, 1e-12), 0.5), found
+    return min(max(expected / total, 1e-12), MAX_PRIOR), found
 
 
 # -- training and scoring ------------------------------------------------------------------

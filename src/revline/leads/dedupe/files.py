@@ -7,6 +7,7 @@ directly (a million rows in seconds); other encodings and XLSX stream through th
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -65,6 +66,7 @@ def load_file(
 ) -> LoadedFile:
     """Load a CSV/XLSX leads file as the run's raw records (ids from `id_column` or row no.)."""
     recency = deduper.config.survivorship.recency_columns
+    check_encoding(path)
     with open_table(path, mapping or None, sheet=sheet) as reader:
         columns, field_map = list(reader.columns), dict(reader.field_map)
         if id_column is not None and id_column not in columns:
@@ -87,6 +89,19 @@ def load_file(
         except InvalidInput as exc:
             raise InvalidInput(f"{path}: {exc.message} ({label})") from exc
     return info
+
+
+def check_encoding(path: Path) -> None:
+    """Refuse encodings the reader would silently misread (UTF-32 looks like UTF-16 + NULs)."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(4)
+    except OSError:
+        return  # missing or unreadable: open_table says so in its own words
+    if head in (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE):
+        raise UnreadableInput(
+            f"{path} is UTF-32 encoded, which is not supported; save it as UTF-8 (or UTF-16) CSV"
+        )
 
 
 def _try_load_sql(deduper: Deduper, select: str) -> bool:

@@ -215,6 +215,9 @@ def person_name(contact_name: str, first_name: str = "", last_name: str = "") ->
             text = f"{first} {last}"
     else:
         text = f"{first_name} {last_name}"
+    # Lowercase first (no CamelCase splitting: "McDonald" stays one word) and drop apostrophes
+    # ("O'Brien" == "OBrien").
+    text = text.replace("'", "").replace("\u2019", "").lower()
     tokens = [t for t in normalize(text).split() if t not in _NAME_NOISE]
     if not tokens:
         return _NO_NAME

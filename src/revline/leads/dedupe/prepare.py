@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import astuple, fields
 from functools import lru_cache, partial
 from multiprocessing import get_context
-from dataclasses import astuple, fields
 from typing import Any
 
 import duckdb

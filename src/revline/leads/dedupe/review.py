@@ -105,8 +105,9 @@ def read_review_csv(path: Path) -> Iterator[PairLabel]:
         missing = {"fp_l", "fp_r", "label"} - set(reader.fieldnames or [])
         if missing:
             raise InvalidInput(
-                f"{path}: not a dedupe review file (missing column(s) {', '.join(sorted(missing))});"
-                " write one with `revline leads dedupe ... --uncertain-out FILE.csv`"
+                f"{path}: not a dedupe review file (missing column(s) "
+                f"{', '.join(sorted(missing))}); write one with "
+                "`revline leads dedupe ... --uncertain-out FILE.csv`"
             )
         for line, row in enumerate(reader, start=2):
             text = (row.get("label") or "").strip().lower()

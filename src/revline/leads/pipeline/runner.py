@@ -505,10 +505,10 @@ class LeadPipeline:
         # exists): holding every lead's JSON at once costs more memory than dedupe itself.
         by_key: dict[str, uuid.UUID] = {}
         records = []
-        cols = [Lead.id, Lead.row_index, Lead.fields, Lead.contact]
+        raw_col: Any = Lead.raw if recency else literal(None)
         with self.db.session() as session:
             stmt = (
-                select(*cols, Lead.raw if recency else literal(None))
+                select(Lead.id, Lead.row_index, Lead.fields, Lead.contact, raw_col)
                 .where(Lead.run_id == run_id)
                 .order_by(Lead.row_index)
                 .execution_options(yield_per=STAGE_BATCH)
