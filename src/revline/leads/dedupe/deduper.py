@@ -380,6 +380,7 @@ class Deduper:
                                       when veto is not null then 0.0
                                       else match_probability end;
         """)
+        self._label_reasons()
         self.stats.vetoed_pairs = self._scalar(
             "select count(*) from pairs where veto is not null and label is null"
         )
@@ -469,6 +470,16 @@ class Deduper:
         """)
         self.con.execute("insert into labels select * from _dd_new_labels")
         self.con.execute("drop table _dd_new_labels")
+        self._label_reasons()
+
+    def _label_reasons(self) -> None:
+        """Say in the explanation when an answer (not the score) decided a pair."""
+        self.con.execute("""
+            update pairs set why = case when label then 'labelled the same by '
+                                        else 'labelled different by ' end
+                                   || label_source || '; ' || coalesce(why, '')
+            where label is not null and coalesce(why, '') not like 'labelled %'
+        """)
 
     def _edges(self) -> list[Edge]:
         rows = self.con.execute(

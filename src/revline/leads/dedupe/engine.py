@@ -206,9 +206,7 @@ class SparkBackend(Backend):
             ) from exc
         self.con = con
         self.spark = spark_session(settings)
-        self.db_api = SparkAPI(  # type: ignore[no-untyped-call]
-            spark_session=self.spark, break_lineage_method="persist"
-        )
+        self.db_api = SparkAPI(spark_session=self.spark)  # type: ignore[no-untyped-call]
         self._counter = 0
 
     def register(self, table: str, columns: Sequence[str]) -> Any:
@@ -268,6 +266,14 @@ def spark_session(settings: Settings) -> Any:
     spark.sparkContext.setCheckpointDir(str(checkpoints))
     _SPARK = spark
     return spark
+
+
+def stop_spark() -> None:
+    """Stop the process's Spark session (tests, and long-lived processes between jobs)."""
+    global _SPARK
+    if _SPARK is not None:
+        _SPARK.stop()
+        _SPARK = None
 
 
 def open_backend(engine: str, con: duckdb.DuckDBPyConnection, settings: Settings) -> Backend:
