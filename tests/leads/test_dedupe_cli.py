@@ -17,6 +17,7 @@ import pytest
 from revline.kernel.config import get_settings
 from revline.kernel.db import get_database
 from revline.kernel.errors import InvalidInput, NotFound
+from revline.leads.dedupe.review import read_review_csv
 from revline.leads.dedupe.runs import FileRequest, dedupe_file, import_labels
 from tests.emulators.llm_server import serve_llm
 from tests.leads.dedupe_helpers import background
@@ -94,7 +95,8 @@ def test_contract_one_row_per_input_row(tmp_path: Path, env: dict[str, str]) -> 
     ids = {r for r, _ in rows}
     assert {c for _, c in rows} <= ids  # a cluster is named after one of its records
     assert len({c for _, c in rows}) < n  # the example has duplicates
-    assert f"{n} records ->" in proc.stdout and "clusters of 2+" in proc.stdout
+    assert f"{n} records ->" in proc.stdout
+    assert "clusters of 2+" in proc.stdout
     again = tmp_path / "again.csv"
     assert revline("leads", "dedupe", str(src), "-o", str(again), env=env).returncode == 0
     assert read_clusters(again) == rows  # re-running gives the same ids
@@ -123,9 +125,11 @@ def test_bad_input_is_one_clear_line(
     proc = revline("leads", "dedupe", str(src), "-o", str(out), *extra, env=env)
     assert proc.returncode == 2
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("error: ")
     assert message in lines[0]
-    assert "Traceback" not in proc.stderr and not out.exists()
+    assert "Traceback" not in proc.stderr
+    assert not out.exists()
 
 
 def test_incremental_matches_new_records_without_renumbering(tmp_path: Path) -> None:
@@ -156,8 +160,10 @@ def test_incremental_matches_new_records_without_renumbering(tmp_path: Path) -> 
     assert list(after) == ["new-1", "new-2", "new-3", base[5]["id"]]
     assert after["new-1"] == before[base[40]["id"]]  # joined the existing cluster, its name kept
     assert after[base[5]["id"]] == before[base[5]["id"]]
-    assert after["new-2"] == "new-2" and after["new-3"] == "new-3"  # veto: different people
-    assert inc.stats.known_records == 1 and inc.stats.attached_to_existing == 1
+    assert after["new-2"] == "new-2"
+    assert after["new-3"] == "new-3"
+    assert inc.stats.known_records == 1
+    assert inc.stats.attached_to_existing == 1
     assert inc.stats.model == result.stats.model  # no retraining
 
     # The saved state now holds both files; re-sending the base file renames nothing.
@@ -178,7 +184,11 @@ def test_incremental_needs_saved_state(tmp_path: Path) -> None:
     src = write_leads(tmp_path / "a.csv", bg_rows(5))
     with pytest.raises(NotFound, match="no saved dedupe state 'crm'"):
         dedupe_file(get_database(settings), settings, _tenant(),
-                    FileRequest(src, tmp_path / "o.csv", incremental=True, state="crm"))
+                    FileRequest(src, tmp_path / "o.csv", id_column="id", incremental=True,
+                                state="crm"))
+    with pytest.raises(InvalidInput, match="--incremental needs --id-column"):
+        dedupe_file(get_database(settings), settings, _tenant(),
+                    FileRequest(src, tmp_path / "o.csv", incremental=True))
     with pytest.raises(InvalidInput, match="would overwrite the input"):
         dedupe_file(get_database(settings), settings, _tenant(), FileRequest(src, src))
 
@@ -203,7 +213,8 @@ def test_training_golden_and_links_on_synthetic_leads(
     assert all(g["company"] and g["company_from"] in g["members"].split(", ") for g in gold)
     with links.open(encoding="utf-8") as fh:
         link_rows = list(csv.DictReader(fh))
-    assert link_rows and all(float(r["match_probability"]) >= 0.9 for r in link_rows)
+    assert link_rows
+    assert all(float(r["match_probability"]) >= 0.9 for r in link_rows)
     assert all("(+" in r["why"] for r in link_rows)
 
 
@@ -228,7 +239,8 @@ def test_human_review_round_trip(tmp_path: Path, env: dict[str, str]) -> None:
     with review.open(encoding="utf-8") as fh:
         pairs = list(csv.DictReader(fh))
     target = [p for p in pairs if {p["record_id_l"], p["record_id_r"]} == {"u1", "u2"}]
-    assert target and target[0]["company_l"] in ("Nova Print", "Nova Prints")
+    assert target
+    assert target[0]["company_l"] in ("Nova Print", "Nova Prints")
     assert dict(read_clusters(out))["u2"] != dict(read_clusters(out))["u1"]
     for p in pairs:
         p["label"] = "yes" if p is target[0] else ""
@@ -246,7 +258,8 @@ def test_human_review_round_trip(tmp_path: Path, env: dict[str, str]) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text("fp_l,fp_r,label\n" + "a" * 32 + "," + "b" * 32 + ",maybe\n")
     proc = revline("leads", "dedupe-labels", str(bad), env=env)
-    assert proc.returncode == 2 and "line 2: label 'maybe' is not yes or no" in proc.stderr
+    assert proc.returncode == 2
+    assert "line 2: label 'maybe' is not yes or no" in proc.stderr
 
 
 def test_llm_reviews_uncertain_pairs_and_answers_are_reused(
@@ -271,7 +284,8 @@ def test_llm_reviews_uncertain_pairs_and_answers_are_reused(
         settings = get_settings()
         req = FileRequest(src, tmp_path / "c.csv", id_column="id", threshold=0.999999, llm=True)
         result = dedupe_file(get_database(settings), settings, _tenant(), req)
-        assert llm.requests and llm.requests[0]["temperature"] == 0
+        assert llm.requests
+        assert llm.requests[0]["temperature"] == 0
     assert result.stats.llm_reviewed == len(seen) >= 1
     clusters = dict(read_clusters(tmp_path / "c.csv"))
     assert clusters["u1"] == clusters["u2"]
@@ -284,15 +298,15 @@ def test_llm_reviews_uncertain_pairs_and_answers_are_reused(
     settings = get_settings()
     req = FileRequest(src, tmp_path / "c2.csv", id_column="id", threshold=0.999999)
     again = dedupe_file(get_database(settings), settings, _tenant(), req)
-    assert again.stats.labelled_pairs >= 1 and again.stats.llm_reviewed == 0
+    assert again.stats.labelled_pairs >= 1
+    assert again.stats.llm_reviewed == 0
     assert dict(read_clusters(tmp_path / "c2.csv"))["u2"] == "u1"
-    # Importing labels with nothing in them is refused.
-    with pytest.raises(InvalidInput):
-        from revline.leads.dedupe.review import read_review_csv
-
-        empty = tmp_path / "empty-review.csv"
-        empty.write_text("fp_l,fp_r\n")
-        import_labels(get_database(settings), _tenant(), list(read_review_csv(empty)))
+    # A review file without the label column is refused with a pointer to the right one.
+    empty = tmp_path / "empty-review.csv"
+    empty.write_text("fp_l,fp_r\n")
+    with pytest.raises(InvalidInput, match="not a dedupe review file"):
+        list(read_review_csv(empty))
+    assert import_labels(get_database(settings), _tenant(), []) == 0
 
 
 def _tenant() -> Any:

@@ -32,8 +32,10 @@ def test_threshold_and_primary_with_best_link() -> None:
     )
     assert groups(out) == {frozenset({"2", "3", "10"})}  # 7-8 is below the threshold
     assert out["10"].cluster_id == "2"  # named after the first member in natural order
-    assert out["2"].is_primary and not out["10"].is_primary
-    assert out["10"].linked_to == "2" and out["10"].reason == "10-2"
+    assert out["2"].is_primary
+    assert not out["10"].is_primary
+    assert out["10"].linked_to == "2"
+    assert out["10"].reason == "10-2"
     assert out["2"].linked_to == "3"  # its strongest link
     assert (stats.clusters, stats.largest, stats.weak_links_cut) == (1, 3, 0)
 
@@ -68,7 +70,8 @@ def test_size_cap_keeps_strongest_links_and_warns() -> None:
     edges = [E(str(i), str(i + 1), 0.999 - i / 1000) for i in range(1, 10)]  # a strong chain
     out, stats = cluster_edges(edges, threshold=0.9, strong_link=0.9, max_size=4)
     sizes = sorted(len(g) for g in groups(out))
-    assert max(sizes) <= 4 and sum(sizes) == 10
+    assert max(sizes) <= 4
+    assert sum(sizes) == 10
     assert stats.capped_clusters == 1
     assert "cap of 4" in stats.notes[0]
 
@@ -98,11 +101,13 @@ def test_incremental_joins_best_existing_cluster_without_renaming() -> None:
     out, stats = attach_incremental(edges, existing, sizes, threshold=0.9, strong_link=0.99,
                                     max_size=50)
     assert out["n1"].cluster_id == out["n2"].cluster_id == "1"
-    assert out["n1"].size == 5 and not out["n1"].is_primary
+    assert out["n1"].size == 5
+    assert not out["n1"].is_primary
     assert out["n3"].cluster_id == "7"
     assert out["n4"].cluster_id == "n4"  # stays on its own
     assert out["n5"].cluster_id == "7"  # its strongest match; clusters 7 and 8 stay apart
-    assert stats.conflicts_kept_apart == 1 and "not merged" in stats.notes[0]
+    assert stats.conflicts_kept_apart == 1
+    assert "not merged" in stats.notes[0]
     assert set(out) == {"n1", "n2", "n3", "n4", "n5"}  # existing records are not reassigned
 
 

@@ -49,7 +49,8 @@ def test_email_key_flags_mailbox_kinds() -> None:
     free = email_key("a.n.n@googlemail.com")
     assert (free.key, free.free, free.company_domain) == ("ann@gmail.com", True, "")
     throwaway = email_key("x123@mailinator.com")
-    assert throwaway.disposable is True and throwaway.company_domain == ""
+    assert throwaway.disposable is True
+    assert throwaway.company_domain == ""
 
     for bad in ("", "n/a", "ann@", "ann at acme.com", "ann@acme", "a@b@c"):
         assert email_key(bad).key == "", bad
@@ -61,7 +62,8 @@ def test_person_names_normalize_swaps_and_honorifics() -> None:
     assert person_name("Ann McDonald").last == person_name("ANN MCDONALD").last == "mcdonald"
     assert person_name("", "Ann", "Lee").full == "ann lee"
     swapped = person_name("Lee Ann")
-    assert swapped.full == "lee ann" and swapped.sorted == person_name("Ann Lee").sorted
+    assert swapped.full == "lee ann"
+    assert swapped.sorted == person_name("Ann Lee").sorted
     assert person_name("Mr.") == ("", "", "", "")
 
 

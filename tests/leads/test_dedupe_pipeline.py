@@ -60,14 +60,16 @@ def test_run_exports_explained_duplicates_and_golden_records(
          "www.harbordental.com", "San Francisco", "US", "import", ""],
     ])
     summary, db = _run(src)
-    assert summary.duplicates == 1 and summary.clusters == 62
+    assert summary.duplicates == 1
+    assert summary.clusters == 62
     assert summary.dedupe["profile"] == "person"
     assert summary.dedupe["golden_records"] == 1
     assert summary.dedupe["vetoed_pairs"] >= 1  # Bob Stone is someone else at the same office
     with db.session() as session:
         clusters = {lead.row_index: lead.cluster for lead in session.scalars(select(Lead))}
     assert clusters[61]["cluster_id"] == clusters[62]["cluster_id"] == "c-61"
-    assert clusters[62]["linked_to"] == 61 and clusters[61]["members"] == [61, 62]
+    assert clusters[62]["linked_to"] == 61
+    assert clusters[61]["members"] == [61, 62]
     assert clusters[63]["cluster_id"] == "c-63"
     assert clusters[61]["golden"]["email"] == "annlee+site@googlemail.com"  # most recent
     assert clusters[61]["golden_from"]["company"] == 62  # the CRM row wins for the name
@@ -78,18 +80,24 @@ def test_run_exports_explained_duplicates_and_golden_records(
                        "match_probability", "match_weight", "match_reason")
     assert [r[:5] for r in dups[1:]] == [("c-61", 61, "Harbor Dental", "yes", 62),
                                          ("c-61", 62, "HARBOR DENTAL LLC", "no", 61)]
-    assert dups[2][5] > 0.99 and dups[2][6] > 20
-    assert "email: same personal email (+" in dups[2][7] and "name: same name (+" in dups[2][7]
+    assert dups[2][5] > 0.99
+    assert dups[2][6] > 20
+    assert "email: same personal email (+" in dups[2][7]
+    assert "name: same name (+" in dups[2][7]
     golden = list(wb["Golden records"].iter_rows(values_only=True))
     header = list(golden[0])
     row = dict(zip(header, golden[1], strict=True))
     assert (row["cluster_id"], row["cluster_size"], row["rows"]) == ("c-61", 2, "61, 62")
-    assert row["company"] == "HARBOR DENTAL LLC" and row["phone_e164"] == "+14155550101"
-    assert "company: row 62" in row["chosen from"] and "email: row 62" in row["chosen from"]
+    assert row["company"] == "HARBOR DENTAL LLC"
+    assert row["phone_e164"] == "+14155550101"
+    assert "company: row 62" in row["chosen from"]
+    assert "email: row 62" in row["chosen from"]
     figures = {r[0]: r[1] for r in wb["Summary"].iter_rows(values_only=True)}
-    assert figures["golden records"] == 1 and figures["model profile"] == "person"
+    assert figures["golden records"] == 1
+    assert figures["model profile"] == "person"
     html = (tmp_path / "leads.enriched.html").read_text(encoding="utf-8")
-    assert 'id="dedupe"' in html and "pairs vetoed" in html
+    assert 'id="dedupe"' in html
+    assert "pairs vetoed" in html
 
 
 def test_run_sends_uncertain_pairs_to_the_llm_when_enabled(
@@ -115,7 +123,8 @@ def test_run_sends_uncertain_pairs_to_the_llm_when_enabled(
             monkeypatch.setenv(key, value)
         get_settings.cache_clear()
         summary, db = _run(src)
-    assert asked and summary.dedupe["llm_reviewed"] == len(asked)
+    assert asked
+    assert summary.dedupe["llm_reviewed"] == len(asked)
     assert summary.llm_calls >= 1  # counted with the run's other LLM calls
     with db.session() as session:
         leads = {lead.row_index: lead.cluster for lead in session.scalars(select(Lead))}
@@ -123,4 +132,5 @@ def test_run_sends_uncertain_pairs_to_the_llm_when_enabled(
     # Below this threshold the pair stays apart on its own; the LLM's "same" links it.
     assert leads[61]["cluster_id"] == leads[62]["cluster_id"] == "c-61"
     assert leads[62]["match_reason"].startswith("labelled the same by llm")
-    assert labels and all(lb.source == "llm" and lb.match for lb in labels)
+    assert labels
+    assert all(lb.source == "llm" and lb.match for lb in labels)

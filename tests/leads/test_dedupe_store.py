@@ -51,10 +51,12 @@ def _exercise(db: Database, settings: Settings) -> None:
             assert (row.record_count, row.version, old) == (40, 1, None)
         with db.session() as session:
             _, old = save_state(session, settings, t1, "crm-2025", deduper)
-        assert old is not None and old.name == "records-v1.parquet"
+        assert old is not None
+        assert old.name == "records-v1.parquet"
     with db.session() as session:
         existing, warnings = load_existing(session, t1, "crm-2025", cfg)
-        assert existing.records_path.name == "records-v2.parquet" and warnings == []
+        assert existing.records_path.name == "records-v2.parquet"
+        assert warnings == []
         assert existing.params.matches(cfg.profiles[existing.profile])
         with pytest.raises(Exception, match="no saved dedupe state 'crm-2025'"):
             load_existing(session, t2, "crm-2025", cfg)

@@ -131,7 +131,8 @@ def dedupe(
         f"({st.duplicates:,} duplicates, largest {st.largest_cluster}) -> {output}",
         highlight=False, soft_wrap=True,
     )
-    extra = [f"profile {st.profile}", st.model, f"engine {st.engine}"]
+    extra = [f"profile {st.profile}", st.model, f"engine {st.engine}",
+             f"{sum(st.seconds.values()):.1f} s"]
     if st.uncertain_pairs or uncertain_out:
         extra.append(f"{st.uncertain_pairs:,} uncertain pairs")
     if st.llm_reviewed:

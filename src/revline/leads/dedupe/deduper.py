@@ -29,7 +29,7 @@ from revline.leads.dedupe.cluster import (
     cluster_edges,
 )
 from revline.leads.dedupe.config import DedupeConfig, ProfileSpec
-from revline.leads.dedupe.duck import create_table, one
+from revline.leads.dedupe.duck import create_table, one, scalar
 from revline.leads.dedupe.engine import (
     PAIRS_TABLE,
     Backend,
@@ -41,22 +41,21 @@ from revline.leads.dedupe.engine import (
     estimate_prior,
     open_backend,
 )
-from revline.leads.dedupe.explain import explanation_sql, veto_sql
 from revline.leads.dedupe.golden import build_golden
 from revline.leads.dedupe.keys import DedupeRecord
+from revline.leads.dedupe.pairs import (
+    apply_labels,
+    count_uncertain,
+    decorate,
+    uncertain_pairs,
+)
 from revline.leads.dedupe.prepare import (
     RAW_TABLE_COLUMNS,
     add_block_columns,
     prepare,
     records_columns,
 )
-from revline.leads.dedupe.review import (
-    REVIEW_FIELDS,
-    Judge,
-    PairLabel,
-    ReviewPair,
-    review_in_batches,
-)
+from revline.leads.dedupe.review import Judge, PairLabel, ReviewPair, review_in_batches
 
 LabelSink = Callable[[Sequence[PairLabel]], None]
 
@@ -340,94 +339,17 @@ class Deduper:
         self, profile: ProfileSpec, labels: Iterable[PairLabel], incremental: bool
     ) -> None:
         """Fingerprints, vetoes, stored labels and explanations on every scored pair."""
-        _label_table(self.con, "labels", list(labels))
-        everyone = "(select unique_id, fp from keyed" + (
-            " union all select unique_id, fp from existing)" if incremental else ")"
-        )
-        self.con.execute(f"""
-            create or replace table pairs as
-            select p.unique_id_l, p.unique_id_r, p.match_probability, p.match_weight,
-                   kl.fp as fp_l, kr.fp as fp_r,
-                   {veto_sql(profile)} as veto,
-                   {explanation_sql(profile)} as why,
-                   lb.match as label, lb.source as label_source
-            from {PAIRS_TABLE} p
-            join {everyone} kl on kl.unique_id = p.unique_id_l
-            join {everyone} kr on kr.unique_id = p.unique_id_r
-            left join labels lb
-              on lb.fp_a = least(kl.fp, kr.fp) and lb.fp_b = greatest(kl.fp, kr.fp)
-        """)
-        self.con.execute(f"drop table {PAIRS_TABLE}")
-        # A "same" answer links the two identities even where blocking never paired them.
-        self.con.execute(f"""
-            insert into pairs
-            select a.unique_id, b.unique_id, 1.0, null, a.fp, b.fp, null,
-                   'labelled the same by ' || l.source, true, l.source
-            from labels l
-            join {everyone} a on a.fp = l.fp_a
-            join {everyone} b on b.fp = l.fp_b
-            where l.match and a.unique_id <> b.unique_id
-              and (a.fp <> b.fp or a.unique_id < b.unique_id)
-              and a.unique_id in (select unique_id from keyed)
-              and not exists (
-                select 1 from pairs q
-                where (q.unique_id_l = a.unique_id and q.unique_id_r = b.unique_id)
-                   or (q.unique_id_l = b.unique_id and q.unique_id_r = a.unique_id))
-        """)
-        self.con.execute("""
-            alter table pairs add column p double;
-            update pairs set p = case when label then 1.0 when not label then 0.0
-                                      when veto is not null then 0.0
-                                      else match_probability end;
-        """)
-        self._label_reasons()
-        self.stats.vetoed_pairs = self._scalar(
-            "select count(*) from pairs where veto is not null and label is null"
-        )
-        self.stats.labelled_pairs = self._scalar(
-            "select count(*) from pairs where label is not null"
+        self.stats.vetoed_pairs, self.stats.labelled_pairs = decorate(
+            self.con, profile, list(labels), incremental
         )
 
     def _scalar(self, sql: str) -> int:
-        row = one(self.con, sql)
-        return int(row[0]) if row and row[0] is not None else 0
-
-    def _uncertain_where(self, alias: str = "") -> str:
-        lo, _ = self.config.link.uncertain
-        hi = self.config.link.threshold
-        a = f"{alias}." if alias else ""
-        return f"{a}veto is null and {a}label is null and {a}p >= {lo} and {a}p < {hi}"
+        return scalar(self.con, sql)
 
     def uncertain_pairs(self, limit: int | None = None) -> list[ReviewPair]:
         """Unanswered pairs in the review band, most likely matches first."""
-        lim = f"limit {int(limit)}" if limit is not None else ""
-        fields = ", ".join(
-            f"l.{f} as {f}_l, r.{f} as {f}_r" for f in REVIEW_FIELDS
-        )
-        everyone = "raw" if not self._has_table("existing_all") else (
-            f"(select {', '.join(RAW_TABLE_COLUMNS)} from raw union all "
-            f"select {', '.join(RAW_TABLE_COLUMNS)} from existing_all)"
-        )
-        rows = self.con.execute(f"""
-            select p.fp_l, p.fp_r, p.unique_id_l, p.unique_id_r, p.p, p.match_weight, p.why,
-                   {fields}
-            from pairs p
-            join {everyone} l on l.record_id = p.unique_id_l
-            join {everyone} r on r.record_id = p.unique_id_r
-            where {self._uncertain_where("p")}
-            order by p.p desc, p.unique_id_l, p.unique_id_r {lim}
-        """).fetchall()
-        out = []
-        for row in rows:
-            values = row[7:]
-            left = {f: str(values[2 * i] or "") for i, f in enumerate(REVIEW_FIELDS)}
-            right = {f: str(values[2 * i + 1] or "") for i, f in enumerate(REVIEW_FIELDS)}
-            out.append(ReviewPair(
-                fp_l=str(row[0]), fp_r=str(row[1]), record_id_l=str(row[2]),
-                record_id_r=str(row[3]), match_probability=float(row[4]),
-                match_weight=float(row[5] or 0.0), why=str(row[6] or ""), left=left, right=right,
-            ))
-        return out
+        return uncertain_pairs(self.con, self.config.link,
+                               with_existing=self._has_table("existing_all"), limit=limit)
 
     def _has_table(self, name: str) -> bool:
         return bool(self._scalar(
@@ -435,51 +357,26 @@ class Deduper:
         ))
 
     def _review(self, judge: Judge | None, on_labels: LabelSink | None) -> None:
-        self.stats.uncertain_pairs = self._scalar(
-            f"select count(*) from pairs where {self._uncertain_where()}"
-        )
-        if judge is None or not self.stats.uncertain_pairs or self.config.llm.max_pairs == 0:
+        link, stats = self.config.link, self.stats
+        stats.uncertain_pairs = count_uncertain(self.con, link)
+        if judge is None or not stats.uncertain_pairs or self.config.llm.max_pairs == 0:
             return
         pairs = self.uncertain_pairs(limit=self.config.llm.max_pairs)
         answers, problem = review_in_batches(pairs, judge, self.config.llm.batch_size)
         if problem:
-            self.stats.notes.append(problem)
-        if self.stats.uncertain_pairs > len(pairs):
-            self.stats.notes.append(
-                f"LLM reviewed the {len(pairs)} most likely of {self.stats.uncertain_pairs} "
+            stats.notes.append(problem)
+        if stats.uncertain_pairs > len(pairs):
+            stats.notes.append(
+                f"LLM reviewed the {len(pairs)} most likely of {stats.uncertain_pairs} "
                 f"uncertain pairs (llm.max_pairs); export the rest with --uncertain-out"
             )
         if not answers:
             return
         if on_labels is not None:
             on_labels(answers)
-        self._apply_labels(answers)
-        self.stats.llm_reviewed = len(answers)
-        self.stats.uncertain_pairs = self._scalar(
-            f"select count(*) from pairs where {self._uncertain_where()}"
-        )
-
-    def _apply_labels(self, answers: Sequence[PairLabel]) -> None:
-        _label_table(self.con, "_dd_new_labels", answers)
-        self.con.execute("""
-            update pairs set label = n.match, label_source = n.source,
-                   p = case when n.match then 1.0 else 0.0 end
-            from _dd_new_labels n
-            where n.fp_a = least(pairs.fp_l, pairs.fp_r)
-              and n.fp_b = greatest(pairs.fp_l, pairs.fp_r)
-        """)
-        self.con.execute("insert into labels select * from _dd_new_labels")
-        self.con.execute("drop table _dd_new_labels")
-        self._label_reasons()
-
-    def _label_reasons(self) -> None:
-        """Say in the explanation when an answer (not the score) decided a pair."""
-        self.con.execute("""
-            update pairs set why = case when label then 'labelled the same by '
-                                        else 'labelled different by ' end
-                                   || label_source || '; ' || coalesce(why, '')
-            where label is not null and coalesce(why, '') not like 'labelled %'
-        """)
+        apply_labels(self.con, answers)
+        stats.llm_reviewed = len(answers)
+        stats.uncertain_pairs = count_uncertain(self.con, link)
 
     def _edges(self) -> list[Edge]:
         rows = self.con.execute(
@@ -590,39 +487,6 @@ class Deduper:
                              target="golden", spec=spec)
         self.stats.golden_records = n
         return n
-
-    def state_sql(self) -> str:
-        """SELECT of what an incremental run needs later: raw + keys + cluster per record."""
-        keyed_cols = [
-            r[0] for r in self.con.execute("describe keyed").fetchall()
-            if r[0] not in ("unique_id", "row_pos") and not r[0].startswith("blk_")
-        ]
-        new = f"""
-            select r.*, {', '.join(f'k.{c}' for c in keyed_cols)},
-                   c.cluster_id, c.cluster_size
-            from raw r join keyed k on k.unique_id = r.record_id
-            join ({self.cluster_sql()}) c on c.record_id = r.record_id
-        """
-        if not self._has_table("existing_all"):
-            return new
-        return f"""
-            with grown as (
-                select cluster_id, max(cluster_size) as size from assign group by cluster_id
-            )
-            select e.* replace (coalesce(g.size, e.cluster_size) as cluster_size)
-            from existing_all e left join grown g on g.cluster_id = e.cluster_id
-            union all by name
-            select * from ({new}) where record_id not in (select record_id from known)
-        """
-
-
-def _label_table(con: duckdb.DuckDBPyConnection, name: str, labels: Sequence[PairLabel]) -> None:
-    create_table(con, name, {
-        "fp_a": ("varchar", [lb.fp_a for lb in labels]),
-        "fp_b": ("varchar", [lb.fp_b for lb in labels]),
-        "match": ("boolean", [lb.match for lb in labels]),
-        "source": ("varchar", [lb.source for lb in labels]),
-    })
 
 
 def _model_text(params: ModelParams) -> str:

@@ -256,6 +256,7 @@ def spark_session(settings: Settings) -> Any:
         .appName("revline-dedupe")
         .config("spark.jars", similarity_jar_location())
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", str(settings.dedupe_spark_partitions))
         .config("spark.driver.memory", settings.dedupe_spark_driver_memory)
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")

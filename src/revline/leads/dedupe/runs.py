@@ -14,6 +14,7 @@ from typing import Any
 
 from revline.kernel.config import Settings
 from revline.kernel.db import Database
+from revline.kernel.errors import InvalidInput
 from revline.leads.dedupe.config import DedupeConfig, effective_config, with_threshold
 from revline.leads.dedupe.deduper import Deduper, DedupeStats, ExistingState
 from revline.leads.dedupe.files import (
@@ -89,6 +90,11 @@ def dedupe_file(
     """Cluster a leads file, write CLUSTERS.csv (and the optional outputs), save state."""
     cfg = with_threshold(effective_config(settings, req.config_path), req.threshold)
     check_state_name(req.state)
+    if req.incremental and not req.id_column:
+        raise InvalidInput(
+            "--incremental needs --id-column: row numbers are not the same records from one "
+            "file to the next"
+        )
     outputs = [p for p in (req.output, req.uncertain_out, req.golden_out, req.links_out) if p]
     for out in outputs:
         check_output(out, [req.input_path])

@@ -69,6 +69,32 @@ def load_existing(
     return ExistingState(records_path=path, params=params, profile=row.profile), warnings
 
 
+def state_sql(deduper: Deduper) -> str:
+    """SELECT of what an incremental run needs later: raw + keys + cluster per record (the
+    saved records plus the new ones, with grown clusters' sizes, after an incremental run)."""
+    con = deduper.con
+    keyed_cols = [
+        r[0] for r in con.execute("describe keyed").fetchall()
+        if r[0] not in ("unique_id", "row_pos") and not r[0].startswith("blk_")
+    ]
+    new = f"""
+        select r.*, {', '.join(f'k.{c}' for c in keyed_cols)}, c.cluster_id, c.cluster_size
+        from raw r join keyed k on k.unique_id = r.record_id
+        join ({deduper.cluster_sql()}) c on c.record_id = r.record_id
+    """
+    if not scalar(con, "select count(*) from duckdb_tables() where table_name = 'known'"):
+        return new
+    return f"""
+        with grown as (
+            select cluster_id, max(cluster_size) as size from assign group by cluster_id
+        )
+        select e.* replace (coalesce(g.size, e.cluster_size) as cluster_size)
+        from existing_all e left join grown g on g.cluster_id = e.cluster_id
+        union all by name
+        select * from ({new}) where record_id not in (select record_id from known)
+    """
+
+
 def save_state(
     session: Session, settings: Settings, tenant_id: uuid.UUID, name: str, deduper: Deduper
 ) -> tuple[DedupeState, Path | None]:
@@ -83,7 +109,7 @@ def save_state(
     path = folder / f"records-v{version}.parquet"
     tmp = path.with_name(path.name + ".tmp")
     con = deduper.con
-    con.execute(f"copy ({deduper.state_sql()}) to '{tmp.as_posix()}' (format parquet)")
+    con.execute(f"copy ({state_sql(deduper)}) to '{tmp.as_posix()}' (format parquet)")
     tmp.replace(path)
     records = scalar(con, f"select count(*) from read_parquet('{path.as_posix()}')")
     clusters = scalar(

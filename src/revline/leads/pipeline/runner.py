@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import func, insert, literal, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from revline.kernel.cache import TTLCache
 from revline.kernel.config import Settings
 from revline.kernel.db import Database, utcnow
-from revline.kernel.errors import Conflict, InvalidInput, LLMNotConfigured
+from revline.kernel.errors import Conflict, InvalidInput
 from revline.leads.classify import (
     Cascade,
     ClassifyInput,
@@ -32,13 +32,9 @@ from revline.leads.classify import (
     LLMClassifier,
     VerticalDictionary,
 )
-from revline.leads.dedupe.config import effective_config
-from revline.leads.dedupe.keys import record_from_lead
-from revline.leads.dedupe.review import Judge, PairLabel, ReviewPair
-from revline.leads.dedupe.runs import cluster_records, llm_judge
 from revline.leads.enrich import Enricher, network_available
 from revline.leads.export import write_xlsx
-from revline.leads.importer import normalize_header, open_table
+from revline.leads.importer import open_table
 from revline.leads.models import (
     STAGE_CLASSIFIED,
     STAGE_ENRICHED,
@@ -47,6 +43,7 @@ from revline.leads.models import (
     Lead,
     LeadRun,
 )
+from revline.leads.pipeline.dedupe_stage import DedupeStage
 from revline.leads.pipeline.options import (
     HEARTBEAT_STALE_S,
     IMPORT_BATCH,
@@ -59,19 +56,13 @@ from revline.leads.pipeline.options import (
     lead_result,
     pid_alive,
 )
-from revline.leads.pipeline.summary import dedupe_summary, histogram, lead_cluster, tally
+from revline.leads.pipeline.summary import histogram, tally
 from revline.leads.progress import Progress, SilentProgress
 from revline.leads.report import write_report
-from revline.leads.repository import DedupeLabelRepository, LearnedRuleRepository
+from revline.leads.repository import LearnedRuleRepository
 from revline.leads.schemas import LeadResult, RunSummary
 from revline.leads.scoring import ScoringEngine
 from revline.leads.validate import ContactValidator
-
-
-def _recency_columns(columns: Sequence[str], wanted: Sequence[str]) -> tuple[str, ...]:
-    """The input's "last updated" columns that survivorship can use (by normalized name)."""
-    keys = {normalize_header(w) for w in wanted}
-    return tuple(c for c in columns if normalize_header(c) in keys)
 
 
 class LeadPipeline:
@@ -494,69 +485,12 @@ class LeadPipeline:
 
     def _stage_dedupe(self, run_id: uuid.UUID, tier: int, options: dict[str, Any]) -> None:
         del tier, options
-        cfg = effective_config(self.settings)
-        with self.db.session() as session:
-            run = self._run(session, run_id)
-            recency = _recency_columns(run.original_columns, cfg.survivorship.recency_columns)
-            total = self._total(session, run_id)
-            labels = DedupeLabelRepository(session, self.tenant_id).all_labels()
-        self.progress.stage("Dedupe", total)
-        # Stream the few fields dedupe reads (raw cells only when a "last updated" column
-        # exists): holding every lead's JSON at once costs more memory than dedupe itself.
-        by_key: dict[str, uuid.UUID] = {}
-        records = []
-        raw_col: Any = Lead.raw if recency else literal(None)
-        with self.db.session() as session:
-            stmt = (
-                select(Lead.id, Lead.row_index, Lead.fields, Lead.contact, raw_col)
-                .where(Lead.run_id == run_id)
-                .order_by(Lead.row_index)
-                .execution_options(yield_per=STAGE_BATCH)
-            )
-            for lead_id, row_index, fields_, contact, raw in session.execute(stmt):
-                key = str(row_index)
-                by_key[key] = lead_id
-                records.append(record_from_lead(key, fields_, contact, raw or {}, recency))
-        result = cluster_records(
-            self.settings, records, config=cfg, labels=labels, judge=self._dedupe_judge(),
-            on_labels=self._persist_labels,
-        )
-        updates = [
-            {"id": by_key[key], "cluster": lead_cluster(info)}
-            for key, info in result.clusters.items()
-        ]
-        for start in range(0, len(updates), STAGE_BATCH):
-            chunk = updates[start : start + STAGE_BATCH]
-            with self.db.session() as session:
-                session.execute(update(Lead), chunk)
-            self.progress.advance(len(chunk))
-        stats = result.stats
-        for text in stats.notes:
-            self.note(f"Dedupe: {text}")
-        with self.db.session() as session:
-            run = self._run(session, run_id)
-            run.summary = {**(run.summary or {}), "dedupe": dedupe_summary(stats)}
+        DedupeStage(
+            self.db, self.settings, self.tenant_id, self.progress, self.note, self._count_llm_call
+        ).run(run_id)
 
-    def _dedupe_judge(self) -> Judge | None:
-        """LLM review of uncertain pairs when REVLINE_DEDUPE_LLM is on and an LLM exists."""
-        if not self.settings.dedupe_llm:
-            return None
-        try:
-            judge = llm_judge(self.settings)
-        except LLMNotConfigured as exc:
-            self.note(f"Dedupe LLM review off: {exc.message}")
-            return None
-
-        def counted(pairs: Sequence[ReviewPair]) -> Sequence[PairLabel | None]:
-            self.llm_calls += 1
-            return judge(pairs)
-
-        return counted
-
-    def _persist_labels(self, labels: Sequence[PairLabel]) -> None:
-        """Store LLM answers at once, so a crash right after keeps what was paid for."""
-        with self.db.session() as session:
-            DedupeLabelRepository(session, self.tenant_id).upsert_many(labels)
+    def _count_llm_call(self) -> None:
+        self.llm_calls += 1
 
     def _stage_score(self, run_id: uuid.UUID, tier: int, options: dict[str, Any]) -> None:
         del tier, options
