@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 from revline.leads.classify.dictionary import name_key, normalize
 from revline.leads.validate import (
     ContactValidator,
+    first_address,
     free_domains,
     is_disposable_domain,
     is_role_local,
@@ -43,7 +44,6 @@ SHARED_DOMAINS: frozenset[str] = frozenset(
 _NAME_NOISE: frozenset[str] = frozenset(
     "mr mrs ms miss mx dr prof sir dame jr sr ii iii iv phd md dds esq".split()
 )
-_EMAIL_SPLIT = re.compile(r"[;,\s]+")
 _NUM = re.compile(r"(\d+)")
 
 
@@ -149,12 +149,7 @@ _NO_EMAIL = EmailKey("", False, False, False, "")
 
 def email_key(raw: str) -> EmailKey:
     """Canonical mailbox and flags for one raw email cell (lenient: dedupe, not deliverability)."""
-    text = raw.strip()
-    if text.lower().startswith("mailto:"):
-        text = text[7:]
-    text = text.strip().strip("<>").strip()
-    if text.count("@") > 1:  # "a@x.com; b@y.com": the first address is the primary one
-        text = _EMAIL_SPLIT.split(text, maxsplit=1)[0].strip("<>")
+    text = first_address(raw)
     if text.count("@") != 1 or " " in text:
         return _NO_EMAIL
     key = canonical_email(text)
