@@ -60,7 +60,6 @@ from revline.leads.dedupe.review import Judge, PairLabel, ReviewPair, review_in_
 LabelSink = Callable[[Sequence[PairLabel]], None]
 
 
-
 @dataclass
 class ExistingState:
     """What an incremental run builds on: saved records with cluster ids, and the model."""
@@ -173,14 +172,16 @@ class Deduper:
         return self._check_ids()
 
     def _check_ids(self) -> int:
-        empty = one(self.con,
-            "select row_pos from raw where record_id is null or trim(record_id) = '' limit 1"
+        empty = one(
+            self.con,
+            "select row_pos from raw where record_id is null or trim(record_id) = '' limit 1",
         )
         if empty:
             raise InvalidInput(f"record at input row {int(empty[0]) + 1} has an empty id")
-        dup = one(self.con,
+        dup = one(
+            self.con,
             "select record_id, list(row_pos order by row_pos) from raw group by record_id "
-            "having count(*) > 1 order by min(row_pos) limit 1"
+            "having count(*) > 1 order by min(row_pos) limit 1",
         )
         if dup:
             rows = " and ".join(str(int(p) + 1) for p in list(dup[1])[:2])
@@ -269,9 +270,7 @@ class Deduper:
         cfg = self.config
         name = existing.profile if existing is not None else cfg.profile
         if name == "auto":
-            row = one(self.con,
-                "select avg((full_name is not null)::int) from keyed"
-            )
+            row = one(self.con, "select avg((full_name is not null)::int) from keyed")
             share = float(row[0]) if row and row[0] is not None else 0.0
             name = "person" if share >= cfg.person_share else "company"
         if name not in cfg.profiles:

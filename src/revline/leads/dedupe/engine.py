@@ -340,9 +340,7 @@ def estimate_prior(
                   qualify count(*) over (partition by {grp}) <= {cap}) r
               on {on} and l.unique_id < r.unique_id {cross}
         """)
-    found_row = one(con,
-        f"select count(*) from ({' union '.join(parts)})"
-    ) if parts else None
+    found_row = one(con, f"select count(*) from ({' union '.join(parts)})") if parts else None
     found = int(found_row[0]) if found_row else 0
     expected = max(found, floor_matches) / training.recall
     return min(max(expected / total, 1e-12), MAX_PRIOR), found

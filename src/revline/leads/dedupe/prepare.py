@@ -347,10 +347,7 @@ def add_block_columns(
     con.execute("drop table _dd_blocked")
     capped: dict[str, int] = {}
     for i, (key, name) in enumerate(zip(keys, names, strict=True)):
-        row = one(con,
-            f"select count(*) from {table} t where {key} is not null "
-            f"and {name} is null"
-        )
+        row = one(con, f"select count(*) from {table} t where {key} is not null and {name} is null")
         capped[name] = int(row[0]) if row else 0
         con.execute(f"drop table _dd_hot_{i}")
     return capped
