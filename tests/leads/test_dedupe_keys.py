@@ -101,3 +101,22 @@ def test_record_from_lead_prefers_validated_values() -> None:
 def test_natural_key_orders_ids_as_people_do() -> None:
     ids = ["rec-10", "rec-2", "10", "2", "b", "a1"]
     assert sorted(ids, key=natural_key) == ["2", "10", "a1", "b", "rec-2", "rec-10"]
+
+
+def test_key_mapper_workers_give_the_same_keys_as_one_process() -> None:
+    from functools import partial
+
+    from revline.leads.dedupe.prepare import KeyMapper, _k_company, _k_phone
+
+    phones = [(f"(415) 555-01{i:02d}", "US") for i in range(40)]
+    companies = [(f"Acme {i} Plumbing, LLC",) for i in range(40)]
+    serial = KeyMapper(1)
+    pool = KeyMapper(2, parallel_min=1)
+    pool.CHUNK = 7  # several chunks per worker
+    try:
+        assert pool.map(partial(_k_phone, region="US"), phones) == serial.map(
+            partial(_k_phone, region="US"), phones)
+        assert pool.map(_k_company, companies) == [("acme plumbing",)] * 40
+        assert pool._pool is not None  # the work really went to worker processes
+    finally:
+        pool.close()

@@ -12,7 +12,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import astuple, fields
 from functools import lru_cache, partial
-from multiprocessing import get_context
+from multiprocessing import current_process, get_context
 from typing import Any
 
 import duckdb
@@ -128,7 +128,8 @@ class KeyMapper:
 
     def map(self, fn: Callable[[Any], Any], keys: Sequence[Any]) -> list[Any]:
         """fn over keys, order kept."""
-        if self.workers == 1 or len(keys) < self.parallel_min:
+        # A daemonic process (a Celery prefork worker) may not start children.
+        if self.workers == 1 or len(keys) < self.parallel_min or current_process().daemon:
             return _apply(fn, keys)
         if self._pool is None:
             self._pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"))
