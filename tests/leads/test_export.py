@@ -107,12 +107,18 @@ def mixed_leads() -> list[LeadResult]:
     bare = make_lead(4, contact={}, enrichment={}, classification={}, score={}, cluster={},
                      row_errors=["Phone #: cell is not text", "Zip: empty"])
     dup = make_lead(5)
-    dup.cluster = {"cluster_id": "c1", "cluster_size": 2, "is_primary": False,
-                   "match_reason": "same domain + fuzzy name"}
+    why = "domain: same company domain (+11.6); company: company name nearly equal (+9.8)"
+    dup.cluster = {"cluster_id": "c-1", "cluster_size": 2, "is_primary": False,
+                   "match_reason": why, "linked_to": 1, "match_probability": 0.9731,
+                   "match_weight": 5.18}
     dup.contact = {**dup.contact, "email_valid": False, "email_error": "The domain is invalid"}
     dup.score = {"score": 12.0, "tier": "D", "reasons": []}
-    formula.cluster = {"cluster_id": "c1", "cluster_size": 2, "is_primary": True,
-                       "match_reason": "same domain + fuzzy name"}
+    formula.cluster = {"cluster_id": "c-1", "cluster_size": 2, "is_primary": True,
+                       "match_reason": why, "linked_to": 5, "match_probability": 0.9731,
+                       "match_weight": 5.18, "members": [1, 5],
+                       "golden": {"company": "Müller & Söhne GmbH", "email": "info@mueller.de",
+                                  "domain": "mueller.de"},
+                       "golden_from": {"company": 5, "email": 1, "domain": 1}}
     return [dup, formula, unicode, huge, bare]  # order of input, not of row_index
 
 
@@ -128,7 +134,8 @@ def test_sheet_names_and_row_count(book: tuple[Path, int]) -> None:
     assert written == 5
     wb = load_workbook(path)
     assert wb.sheetnames == ["Leads", "Contacts", "Website", "Audit", "SEO", "Mockup",
-                             "Classification", "Duplicates", "Errors", "Summary"]
+                             "Classification", "Duplicates", "Golden records", "Errors",
+                             "Summary"]
     assert wb["Leads"].max_row == 6
     assert not [p for p in path.parent.iterdir() if p.name != path.name], "temp file left behind"
 
@@ -260,11 +267,20 @@ def test_classification_duplicates_errors(book: tuple[Path, int]) -> None:
     assert cls[0] == {"row_index": 5, "company": "Müller & Söhne 5 GmbH", "vertical": "plumbing",
                       "layer": "rules", "confidence": 0.9, "evidence": "title: Sanitär"}
     dups = rows(wb["Duplicates"])
+    why = "domain: same company domain (+11.6); company: company name nearly equal (+9.8)"
     assert dups == [
-        ("cluster_id", "row_index", "company", "is_primary", "match_reason"),
-        ("c1", 1, FORMULA, "yes", "same domain + fuzzy name"),  # primary first
-        ("c1", 5, "Müller & Söhne 5 GmbH", "no", "same domain + fuzzy name"),
+        ("cluster_id", "row_index", "company", "is_primary", "linked_to", "match_probability",
+         "match_weight", "match_reason"),
+        ("c-1", 1, FORMULA, "yes", 5, 0.9731, 5.18, why),  # primary first
+        ("c-1", 5, "Müller & Söhne 5 GmbH", "no", 1, 0.9731, 5.18, why),
     ]
+    golden = as_dicts(wb["Golden records"])
+    assert len(golden) == 1
+    assert golden[0]["cluster_id"] == "c-1"
+    assert golden[0]["rows"] == "1, 5"
+    assert golden[0]["company"] == "Müller & Söhne GmbH"
+    assert golden[0]["email"] == "info@mueller.de"
+    assert golden[0]["chosen from"] == "company: row 5; email: row 1; domain: row 1"
     errors = rows(wb["Errors"])
     assert errors == [
         ("row_index", "company", "source", "error"),
@@ -294,10 +310,11 @@ def test_optional_sheets_absent_without_data(tmp_path: Path) -> None:
     out = tmp_path / "plain.xlsx"
     assert write_xlsx(out, make_summary(3), [make_lead(i) for i in range(1, 4)]) == 3
     names = load_workbook(out).sheetnames
-    assert names == ["Leads", "Contacts", "Website", "Classification", "Duplicates", "Errors",
-                     "Summary"]
+    assert names == ["Leads", "Contacts", "Website", "Classification", "Duplicates",
+                     "Golden records", "Errors", "Summary"]
     assert rows(load_workbook(out)["Duplicates"]) == [
-        ("cluster_id", "row_index", "company", "is_primary", "match_reason")
+        ("cluster_id", "row_index", "company", "is_primary", "linked_to", "match_probability",
+         "match_weight", "match_reason")
     ]
 
 

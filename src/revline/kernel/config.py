@@ -128,6 +128,17 @@ class Settings(BaseSettings):
     # --- Knowledge base: chunking, embedder, vector store, patterns, winners ---
 
     # --- Leads dedupe: Splink engine, thresholds, clusters ---
+    dedupe_config: Path | None = None  # YAML replacing the bundled leads/data/dedupe.yml
+    dedupe_engine: Literal["duckdb", "spark"] = "duckdb"
+    dedupe_threshold: float | None = Field(default=None, gt=0, lt=1)  # overrides link.threshold
+    dedupe_max_cluster_size: int | None = Field(default=None, ge=2)
+    dedupe_min_train_records: int | None = Field(default=None, ge=0)
+    dedupe_llm: bool = False  # `revline run`: send uncertain pairs to the LLM gateway
+    dedupe_memory_limit: str = "4GB"  # DuckDB memory_limit; spills to REVLINE_HOME beyond it
+    dedupe_threads: int | None = None
+    dedupe_spark_master: str = "local[*]"
+    dedupe_spark_partitions: int = 8
+    dedupe_spark_driver_memory: str = "2g"
 
     # --- Experiments: bandits, model registry ---
     experiments_srm_alpha: float = Field(default=0.001, gt=0, lt=1)

@@ -20,6 +20,8 @@ from typing import Any
 import xlsxwriter
 
 from revline.kernel.errors import InvalidInput
+from revline.leads.dedupe import sheets as dedupe_sheets
+from revline.leads.dedupe.sheets import DUPLICATE_COLUMNS, GOLDEN_COLUMNS
 from revline.leads.schemas import LeadResult, RunSummary
 
 # Excel limits: 32,767 chars per cell (we keep a margin), 1,048,576 rows per sheet.
@@ -52,9 +54,6 @@ SEO_KEYS: tuple[str, ...] = (
 )
 CLASSIFICATION_COLUMNS: tuple[str, ...] = (
     "row_index", "company", "vertical", "layer", "confidence", "evidence",
-)
-DUPLICATE_COLUMNS: tuple[str, ...] = (
-    "cluster_id", "row_index", "company", "is_primary", "match_reason",
 )
 ERROR_COLUMNS: tuple[str, ...] = ("row_index", "company", "source", "error")
 ENRICHED_HEADERS: tuple[str, ...] = (
@@ -261,6 +260,10 @@ def _summary_rows(summary: RunSummary, written: int) -> Iterator[tuple[str, Any,
     yield ("rows with errors", errs, _pct(errs, total), False)
     yield ("duplicates", summary.duplicates, _pct(summary.duplicates, total), False)
     yield ("clusters", summary.clusters, None, False)
+    if summary.dedupe:
+        yield ("Dedupe", None, None, True)
+        for label, value in dedupe_sheets.summary_rows(summary):
+            yield (label, value, None, False)
     yield ("Score tiers", "count", "% of leads", True)
     for tier in sorted(set(summary.tier_counts) | set("ABCD")):
         n = summary.tier_counts.get(tier, 0)
@@ -338,6 +341,7 @@ def _fill(
                 for t, color in TIER_FILLS.items()}
     score_fmt = wb.add_format({"num_format": "0"})
     conf_fmt = wb.add_format({"num_format": "0.00"})
+    prob_fmt = wb.add_format({"num_format": "0.0000"})
     section_fmt = wb.add_format({"bold": True, "bg_color": "#DCE6F1"})
     pct_fmt = wb.add_format({"num_format": '0.0"%"'})
     wrap_fmt = wb.add_format({"text_wrap": True, "valign": "top"})
@@ -397,12 +401,15 @@ def _fill(
     classification.start()
     duplicates = _Sheet(wb.add_worksheet("Duplicates"), list(DUPLICATE_COLUMNS), header)
     duplicates.start()
+    golden = _Sheet(wb.add_worksheet("Golden records"), list(GOLDEN_COLUMNS), header)
+    golden.start()
     errors = _Sheet(wb.add_worksheet("Errors"), list(ERROR_COLUMNS), header)
     errors.start()
     summary_sheet = _Sheet(wb.add_worksheet("Summary"), ["metric", "value", "% of leads"], header)
     summary_sheet.start()
 
-    dup_rows: list[tuple[str, int, str, bool, str]] = []
+    dup_rows: list[tuple[Any, ...]] = []
+    golden_rows: list[tuple[Any, ...]] = []
     written = 0
     for lead in all_leads:
         company = lead.fields.get("company", "")
@@ -432,20 +439,19 @@ def _fill(
              k.get("evidence")],
             {4: conf_fmt},
         )
-        cl = lead.cluster
-        size = cl.get("cluster_size")
-        if isinstance(size, int | float) and size > 1:
-            dup_rows.append((
-                str(cl.get("cluster_id") or ""), lead.row_index, str(company),
-                bool(cl.get("is_primary", False)), str(cl.get("match_reason") or ""),
-            ))
+        if (dup := dedupe_sheets.duplicate_row(lead)) is not None:
+            dup_rows.append(dup)
+        if (gold := dedupe_sheets.golden_row(lead)) is not None:
+            golden_rows.append(gold)
         for source, message in _lead_errors(lead):
             errors.write_row([lead.row_index, company, source, message])
 
-    dup_rows.sort(key=lambda r: (r[0], not r[3], r[1]))
-    for cluster_id, row_index, company, is_primary, reason in dup_rows:
-        duplicates.write_row([cluster_id, row_index, company, "yes" if is_primary else "no",
-                              reason])
+    dup_rows.sort(key=dedupe_sheets.duplicate_sort_key)
+    for row in dup_rows:
+        duplicates.write_row(row, {5: prob_fmt})
+    golden_rows.sort(key=dedupe_sheets.golden_sort_key)
+    for row in golden_rows:
+        golden.write_row(row)
 
     for metric, value, pct, is_section in _summary_rows(summary, written):
         fmts = dict.fromkeys(range(3), section_fmt) if is_section else {2: pct_fmt}
@@ -458,7 +464,7 @@ def _fill(
     if mockup is not None:
         mockup.finish()
         mockup.ws.set_column(2, 2, 100)
-    for sheet in (classification, duplicates, errors):
+    for sheet in (classification, duplicates, golden, errors):
         sheet.finish()
     summary_sheet.finish(filter_rows=False)
     leads_sheet.ws.activate()

@@ -1,4 +1,4 @@
-"""Lead runs, per-lead pipeline state and learned classification rules."""
+"""Lead runs, per-lead pipeline state, learned classification rules, dedupe state and labels."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from revline.kernel.db.base import Base, TenantMixin, TimestampMixin, UUIDPkMixin
@@ -88,3 +88,41 @@ class LearnedRule(UUIDPkMixin, TimestampMixin, TenantMixin, Base):
     vertical: Mapped[str] = mapped_column(String(100))
     source: Mapped[str] = mapped_column(String(40), default="llm")
     hits: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DedupeState(UUIDPkMixin, TimestampMixin, TenantMixin, Base):
+    """Saved dedupe state for incremental runs: the trained model and where the clustered
+    records live (a Parquet file under REVLINE_HOME, too big for rows here at 1M records)."""
+
+    __tablename__ = "lead_dedupe_states"
+    __table_args__ = (UniqueConstraint("tenant_id", "name", name="uq_lead_dedupe_state"),)
+
+    name: Mapped[str] = mapped_column(String(100))
+    engine: Mapped[str] = mapped_column(String(20), default="duckdb")
+    profile: Mapped[str] = mapped_column(String(40))
+    config_digest: Mapped[str] = mapped_column(String(32))
+    model: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    records_path: Mapped[str] = mapped_column(Text)
+    record_count: Mapped[int] = mapped_column(Integer, default=0)
+    cluster_count: Mapped[int] = mapped_column(Integer, default=0)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    stats: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class DedupeLabel(UUIDPkMixin, TimestampMixin, TenantMixin, Base):
+    """An answer about two identities (same entity or not), from the LLM or a person; reused
+    as a decision whenever the same two identities are scored again."""
+
+    __tablename__ = "lead_dedupe_labels"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "fp_a", "fp_b", name="uq_lead_dedupe_label"),
+    )
+
+    fp_a: Mapped[str] = mapped_column(String(32))
+    fp_b: Mapped[str] = mapped_column(String(32))
+    match: Mapped[bool] = mapped_column(Boolean)
+    source: Mapped[str] = mapped_column(String(20))
+    confidence: Mapped[float] = mapped_column(default=1.0)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    record_a: Mapped[str] = mapped_column(String(200), default="")
+    record_b: Mapped[str] = mapped_column(String(200), default="")

@@ -17,6 +17,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from revline.leads.dedupe.sheets import summary_rows as dedupe_rows
 from revline.leads.schemas import RunSummary
 
 TIER_COLORS: dict[str, str] = {"A": "#2E7D32", "B": "#1E88E5", "C": "#F9A825", "D": "#9E9E9E"}
@@ -227,7 +228,7 @@ def build_context(summary: RunSummary) -> dict[str, Any]:
         {"label": "Rows with errors", "value": f"{summary.rows_with_errors:,}",
          "sub": f"{_fmt_pct(summary.rows_with_errors, total)} of leads"},
         {"label": "Duplicates", "value": f"{summary.duplicates:,}",
-         "sub": "in " + _plural(summary.clusters, "cluster")},
+         "sub": "in " + _plural(summary.clusters, "cluster") + _uncertain(summary)},
         {"label": "Tier A leads", "value": f"{tier_a:,}",
          "sub": f"{_fmt_pct(tier_a, total)} of leads"},
         {"label": "LLM cost", "value": _money(summary.llm_cost_usd) if llm else "$0",
@@ -261,7 +262,17 @@ def build_context(summary: RunSummary) -> dict[str, Any]:
         "llm_cost": _money(summary.llm_cost_usd),
         "llm_per_1k": _money(per_lead * 1000),
         "notes": list(summary.notes),
+        "dedupe": [(label, _figure(value)) for label, value in dedupe_rows(summary)],
     }
+
+
+def _uncertain(summary: RunSummary) -> str:
+    n = int(summary.dedupe.get("uncertain_pairs") or 0)
+    return f", {_plural(n, 'uncertain pair')}" if n else ""
+
+
+def _figure(value: Any) -> str:
+    return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
 
 
 @lru_cache(maxsize=1)

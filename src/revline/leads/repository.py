@@ -1,14 +1,16 @@
-"""All SQL for lead runs, always scoped to one tenant."""
+"""All SQL for lead runs, learned rules and dedupe state/labels, always scoped to one tenant."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 
 from revline.kernel.db.repository import TenantRepository
-from revline.leads.models import Lead, LeadRun, LearnedRule
+from revline.leads.dedupe.review import PairLabel
+from revline.leads.models import DedupeLabel, DedupeState, Lead, LeadRun, LearnedRule
 
 
 class LeadRunRepository(TenantRepository[LeadRun]):
@@ -65,3 +67,70 @@ class LearnedRuleRepository(TenantRepository[LearnedRule]):
         row.vertical = vertical
         row.hits += 1
         return row
+
+
+class DedupeStateRepository(TenantRepository[DedupeState]):
+    """Saved dedupe states (model + clustered records) by name."""
+
+    model = DedupeState
+
+    def by_name(self, name: str) -> DedupeState | None:
+        """The state called `name`, if any."""
+        return self.session.scalars(self.query().where(DedupeState.name == name)).first()
+
+    def names(self) -> list[str]:
+        """All state names, for error messages."""
+        return list(self.session.scalars(
+            select(DedupeState.name).where(DedupeState.tenant_id == self.tenant_id)
+            .order_by(DedupeState.name)
+        ))
+
+
+class DedupeLabelRepository(TenantRepository[DedupeLabel]):
+    """Answers about pairs of identities (LLM or human), reused on every later run."""
+
+    model = DedupeLabel
+
+    def all_labels(self) -> list[PairLabel]:
+        """Every stored answer, as the dedupe engine consumes them."""
+        return [
+            PairLabel(r.fp_a, r.fp_b, r.match, r.source, r.confidence, r.reason, r.record_a,
+                      r.record_b)
+            for r in self.session.scalars(self.query())
+        ]
+
+    def upsert_many(self, labels: Iterable[PairLabel]) -> int:
+        """Store answers; a newer answer about the same pair replaces the older one. A person's
+        answer is never overwritten by the LLM's."""
+        latest: dict[tuple[str, str], PairLabel] = {}
+        for label in labels:
+            latest[(label.fp_a, label.fp_b)] = label
+        if not latest:
+            return 0
+        keys: Sequence[tuple[str, str]] = list(latest)
+        existing: dict[tuple[str, str], DedupeLabel] = {}
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            rows = self.session.scalars(
+                self.query().where(tuple_(DedupeLabel.fp_a, DedupeLabel.fp_b).in_(chunk))
+            )
+            existing.update({(r.fp_a, r.fp_b): r for r in rows})
+        written = 0
+        for key, label in latest.items():
+            row = existing.get(key)
+            if row is None:
+                self.session.add(DedupeLabel(
+                    tenant_id=self.tenant_id, fp_a=label.fp_a, fp_b=label.fp_b,
+                    match=label.match, source=label.source, confidence=label.confidence,
+                    reason=label.reason[:2000], record_a=label.record_a[:200],
+                    record_b=label.record_b[:200],
+                ))
+            elif row.source == "human" and label.source != "human":
+                continue
+            else:
+                row.match, row.source = label.match, label.source
+                row.confidence, row.reason = label.confidence, label.reason[:2000]
+                row.record_a, row.record_b = label.record_a[:200], label.record_b[:200]
+            written += 1
+        self.session.flush()
+        return written

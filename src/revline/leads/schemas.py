@@ -65,7 +65,9 @@ class LeadResult:
     classification: dict[str, Any] = field(default_factory=dict)
     # score: score (0-100), tier (A-D), reasons (list[str])
     score: dict[str, Any] = field(default_factory=dict)
-    # dedupe: cluster_id, cluster_size, is_primary, match_reason
+    # dedupe: cluster_id, cluster_size, is_primary, match_reason (per-field explanation of the
+    # link), linked_to (row), match_probability, match_weight; the primary of a cluster of 2+
+    # also has golden (field -> value), golden_from (field -> row) and members (rows)
     cluster: dict[str, Any] = field(default_factory=dict)
 
 
@@ -92,6 +94,7 @@ class RunSummary:
     llm_calls: int = 0
     llm_cost_usd: float = 0.0
     notes: list[str] = field(default_factory=list)
+    dedupe: dict[str, Any] = field(default_factory=dict)  # run-level figures, see pipeline.summary
 
 
 class RunOut(BaseModel):

@@ -24,6 +24,7 @@ __all__ = [
     "CONTACT_KEYS",
     "ContactValidator",
     "disposable_domains",
+    "first_address",
     "free_domains",
     "is_disposable_domain",
     "is_role_local",
@@ -298,6 +299,17 @@ def region_for(country: str, default: str, state: str = "") -> str:
 # -- validator ----------------------------------------------------------------------------
 
 
+def first_address(raw: str) -> str:
+    """The address in an email cell: no mailto: or <>, the first of "a@x.com; b@y.com"."""
+    text = raw.strip()
+    if text.lower().startswith("mailto:"):
+        text = text[7:]
+    text = text.strip().strip("<>").strip()
+    if text.count("@") > 1:  # the first address is the primary one
+        text = _EMAIL_SPLIT.split(text, maxsplit=1)[0].strip("<>")
+    return text
+
+
 class ContactValidator:
     """Validates one lead's email, phone and domain; pure and cheap enough for 50k leads/min."""
 
@@ -352,12 +364,7 @@ class ContactValidator:
             "email_free": False,
             "email_domain": "",
         }
-        text = raw.strip()
-        if text.lower().startswith("mailto:"):
-            text = text[7:]
-        text = text.strip().strip("<>").strip()
-        if text.count("@") > 1:  # "a@x.com; b@y.com": the first address is the primary one
-            text = _EMAIL_SPLIT.split(text, maxsplit=1)[0].strip("<>")
+        text = first_address(raw)
         if not text:
             return res
         try:

@@ -32,7 +32,6 @@ from revline.leads.classify import (
     LLMClassifier,
     VerticalDictionary,
 )
-from revline.leads.dedupe import cluster_records, record_from_lead
 from revline.leads.enrich import Enricher, network_available
 from revline.leads.export import write_xlsx
 from revline.leads.importer import open_table
@@ -44,6 +43,7 @@ from revline.leads.models import (
     Lead,
     LeadRun,
 )
+from revline.leads.pipeline.dedupe_stage import DedupeStage
 from revline.leads.pipeline.options import (
     HEARTBEAT_STALE_S,
     IMPORT_BATCH,
@@ -485,26 +485,12 @@ class LeadPipeline:
 
     def _stage_dedupe(self, run_id: uuid.UUID, tier: int, options: dict[str, Any]) -> None:
         del tier, options
-        with self.db.session() as session:
-            rows = session.execute(
-                select(Lead.id, Lead.row_index, Lead.fields, Lead.contact)
-                .where(Lead.run_id == run_id)
-                .order_by(Lead.row_index)
-            ).all()
-        self.progress.stage("Dedupe", len(rows))
-        records = []
-        by_key: dict[str, uuid.UUID] = {}
-        for lead_id, row_index, fields_, contact in rows:
-            key = f"{row_index:09d}"
-            by_key[key] = lead_id
-            records.append(record_from_lead(key, fields_, contact))
-        clusters = cluster_records(records)
-        updates = [{"id": by_key[key], "cluster": info} for key, info in clusters.items()]
-        for start in range(0, len(updates), STAGE_BATCH):
-            chunk = updates[start : start + STAGE_BATCH]
-            with self.db.session() as session:
-                session.execute(update(Lead), chunk)
-            self.progress.advance(len(chunk))
+        DedupeStage(
+            self.db, self.settings, self.tenant_id, self.progress, self.note, self._count_llm_call
+        ).run(run_id)
+
+    def _count_llm_call(self) -> None:
+        self.llm_calls += 1
 
     def _stage_score(self, run_id: uuid.UUID, tier: int, options: dict[str, Any]) -> None:
         del tier, options
@@ -553,6 +539,7 @@ class LeadPipeline:
                 original_columns=list(run.original_columns),
                 duration_s=round(run.duration_s + duration_s, 2),
                 notes=list(dict.fromkeys([*run.notes, *self._notes])),
+                dedupe=dict((run.summary or {}).get("dedupe") or {}),
             )
         tally(summary, self._iter_results(run_id))
         summary.llm_calls = self.llm_calls

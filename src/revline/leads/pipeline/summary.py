@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from typing import Any
 
+from revline.leads.dedupe.deduper import DedupeStats
 from revline.leads.schemas import LeadResult, RunSummary
+
+# Run-level dedupe figures kept for the report (the rest of DedupeStats is for the CLI).
+DEDUPE_SUMMARY_KEYS: tuple[str, ...] = (
+    "profile", "model", "scored_pairs", "vetoed_pairs", "labelled_pairs", "uncertain_pairs",
+    "llm_reviewed", "weak_links_cut", "capped_clusters", "largest_cluster", "golden_records",
+)
 
 
 def tally(summary: RunSummary, leads: Iterable[LeadResult]) -> RunSummary:
@@ -61,3 +69,27 @@ def histogram(scores: Sequence[int]) -> list[int]:
     for s in scores:
         bins[min(9, max(0, int(s)) // 10)] += 1
     return bins
+
+
+def _row_ref(record_id: Any) -> int | str:
+    text = str(record_id)
+    return int(text) if text.isdigit() else text
+
+
+def lead_cluster(info: dict[str, Any]) -> dict[str, Any]:
+    """The dedupe engine's per-record facts as stored on a lead: ids become row numbers and
+    cluster ids read "c-<first row>"."""
+    out = dict(info)
+    out["cluster_id"] = f"c-{info['cluster_id']}"
+    out["linked_to"] = _row_ref(info["linked_to"]) if info.get("linked_to") else None
+    if "golden_from" in out:
+        out["golden_from"] = {k: _row_ref(v) for k, v in out["golden_from"].items()}
+    if "members" in out:
+        out["members"] = [_row_ref(m) for m in out["members"]]
+    return out
+
+
+def dedupe_summary(stats: DedupeStats) -> dict[str, Any]:
+    """The run-level dedupe figures shown in the XLSX Summary sheet and the HTML report."""
+    data = stats.as_dict()
+    return {k: data[k] for k in DEDUPE_SUMMARY_KEYS}
