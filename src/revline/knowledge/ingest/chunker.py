@@ -65,13 +65,14 @@ def _trim_end(text: str, start: int, end: int) -> int:
     return end
 
 
-def _units(doc: ParsedDoc, size: int) -> list[Block]:
+def _units(doc: ParsedDoc, size: int, overlap: int) -> list[Block]:
     units: list[Block] = []
     for block in doc.blocks:
         if block.is_heading or block.end - block.start <= size:
             units.append(block)
             continue
-        for a, b in _pieces(doc.text, block.start, block.end, size):
+        # Leave room for the overlap that the next chunk repeats.
+        for a, b in _pieces(doc.text, block.start, block.end, size - overlap):
             units.append(Block(a, b, block.heading_path, False, block.page))
     return units
 
@@ -81,6 +82,10 @@ def _overlap_start(text: str, prev_end: int, unit: Block, size: int, overlap: in
     start = max(prev_end - overlap, unit.end - size)
     if start >= unit.start:
         return unit.start
+    # Prefer a sentence start inside the overlap window, else a word start.
+    sentence = _SENTENCE_END.search(text, start, unit.start)
+    if sentence and sentence.end() < unit.start:
+        return sentence.end()
     space = _SPACE.search(text, start, unit.start)
     return space.end() if space else unit.start
 
@@ -119,13 +124,25 @@ def chunk_document(doc: ParsedDoc, size: int, overlap: int) -> list[Chunk]:
                                 " > ".join(section), chunk.start, end,
                                 min(pages) if pages else None, max(pages) if pages else None))
 
-    for unit in _units(doc, size):
+    for unit in _units(doc, size, overlap):
         if current is None:
             current = _Open(unit.start, unit)
         elif unit.is_heading and current.has_body and current.end - current.start >= min_len:
             close(current)
             current = _Open(unit.start, unit)
         elif unit.end - current.start > size:
+            # Headings at the end of a full chunk belong to the text that follows them.
+            carry: list[Block] = []
+            while len(current.units) > 1 and current.units[-1].is_heading:
+                carry.insert(0, current.units.pop())
+            if carry and unit.end - carry[0].start <= size:
+                current.end = current.units[-1].end
+                close(current)
+                current = _Open(carry[0].start, carry[0])
+                current.units.extend([*carry[1:], unit])
+                current.end = unit.end
+                continue
+            current.units.extend(carry)
             close(current)
             start = (
                 _overlap_start(doc.text, current.end, unit, size, overlap)

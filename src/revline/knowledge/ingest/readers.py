@@ -30,6 +30,9 @@ KINDS_BY_SUFFIX = {
     ".yaml": "yaml",
 }
 SUPPORTED = ", ".join(sorted(KINDS_BY_SUFFIX))
+_WESTERN_SINGLE_BYTE = frozenset(
+    {"cp1252", "latin_1", "iso8859_15", "cp1250", "iso8859_2", "mac_roman", "cp850", "ascii"}
+)
 _HYPHEN_BREAK = re.compile(r"(\w)-\n(\w)")
 _TITLE_TAG = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 
@@ -51,6 +54,12 @@ def decode_text(data: bytes, name: str) -> str:
         best = from_bytes(data).best()
         if best is None:
             raise UnreadableInput(f"{name}: unknown text encoding") from None
+        if best.encoding in _WESTERN_SINGLE_BYTE:
+            # Short texts fit several single-byte codecs equally; cp1252 is the likely one.
+            try:
+                return data.decode("cp1252")
+            except UnicodeDecodeError:
+                return data.decode("latin-1")
         return str(best)
 
 
