@@ -179,8 +179,8 @@ def test_limits_and_unreadable_files(
     assert report.summary()["added"] == 1
     with pytest.raises(UnreadableInput, match="no such file"):
         _ingest(db, tenant_id, [tmp_path / "missing.md"])
+    (tmp_path / "image.png").write_bytes(b"\x89PNG")
     with pytest.raises(InvalidInput, match="unsupported file type"):
-        (tmp_path / "image.png").write_bytes(b"\x89PNG")
         _ingest(db, tenant_id, [tmp_path / "image.png"])
     from revline.knowledge.ingest.sources import too_large
 
@@ -224,5 +224,7 @@ def test_optimize_compacts_and_keeps_results(
 
     results = optimize()
     mine = [r for r in results if r["kb"].endswith("/docs")]
-    assert mine and mine[0]["rows"] > 0 and "error" not in mine[0]
+    assert mine
+    assert mine[0]["rows"] > 0
+    assert "error" not in mine[0]
     assert [h.chunk_id for h in _search(db, tenant_id, "payment due", k=5)] == before

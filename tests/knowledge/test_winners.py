@@ -71,14 +71,17 @@ def test_same_creative_updates_and_near_duplicates_collapse(
                           impressions=1_000, clicks=30)
     again, created_again = _add(db, tenant_id, "  try our NEW vegan burger today ",
                                 channel="meta", impressions=5_000, clicks=200)
-    assert created and not created_again and again == first
+    assert created
+    assert not created_again
+    assert again == first
     twin, _ = _add(db, tenant_id, "Try our new vegan burger today!", channel="meta",
                    impressions=4_000, clicks=100)
     other, _ = _add(db, tenant_id, "Cold brew coffee, now half price", channel="meta",
                     impressions=9_000, clicks=300)
     hits = _find(db, tenant_id, "new vegan burger", k=5)
     ids = [h["id"] for h in hits]
-    assert first in ids and twin not in ids
+    assert first in ids
+    assert twin not in ids
     head = next(h for h in hits if h["id"] == first)
     assert head["duplicates"] == [twin]
     assert head["impressions"] == 5_000

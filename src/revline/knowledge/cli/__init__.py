@@ -205,13 +205,23 @@ def query(
                 _print_hits(query_text, hits)
 
 
+def _short_source(source: str) -> str:
+    """Paths under the working directory are shown relative to it."""
+    try:
+        return str(Path(source).relative_to(Path.cwd()))
+    except ValueError:
+        return source
+
+
 def _print_hits(query_text: str, hits: list[Hit]) -> None:
-    table = Table("#", "score", "source", "section", "chunk", title=escape(query_text),
-                  show_lines=False)
+    table = Table("#", "score", title=escape(query_text))
+    table.add_column("source", overflow="fold")
+    table.add_column("section")
+    table.add_column("chunk")
     for rank, hit in enumerate(hits, start=1):
         snippet = " ".join(hit.chunk.split())[:160]
-        table.add_row(str(rank), f"{hit.score:.4f}", escape(hit.source), escape(hit.span.section),
-                      escape(snippet))
+        table.add_row(str(rank), f"{hit.score:.4f}", escape(_short_source(hit.source)),
+                      escape(hit.span.section), escape(snippet))
     out.print(table)
 
 
