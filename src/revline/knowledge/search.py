@@ -15,7 +15,7 @@ from typing import Any, Literal
 from revline.kernel.errors import InvalidInput
 from revline.knowledge.embed import Embedder
 from revline.knowledge.ranking import rrf
-from revline.knowledge.store import Collection, FilterSpec, StoreHit, VectorStore
+from revline.knowledge.store import Collection, FilterSpec, Ranked, StoreHit, VectorStore
 
 Mode = Literal["hybrid", "vector", "bm25"]
 MODES: tuple[str, ...] = ("hybrid", "vector", "bm25")
@@ -103,9 +103,9 @@ def _hit(row: StoreHit, score: float, ranks: dict[str, int]) -> Hit:
     )
 
 
-def _dedupe(rows: list[StoreHit]) -> list[StoreHit]:
+def _dedupe(rows: list[Ranked]) -> list[Ranked]:
     seen: set[str] = set()
-    out: list[StoreHit] = []
+    out: list[Ranked] = []
     for row in rows:
         if row.chunk_id not in seen:
             seen.add(row.chunk_id)
@@ -128,16 +128,16 @@ def search_collection(
     """Top-k hits; `collapse` keeps only the best chunk of each document."""
     depth = max(candidates, k * (3 if collapse else 1))
     if mode == "bm25":
-        legs = {"bm25": _dedupe(store.text_search(collection, text, depth, filters))}
+        legs = {"bm25": _dedupe(store.rank_text(collection, text, depth, filters))}
     elif mode == "vector":
         vector = embedder.embed_one(text)
-        legs = {"vector": _dedupe(store.vector_search(collection, vector, depth, filters))}
+        legs = {"vector": _dedupe(store.rank_vector(collection, vector, depth, filters))}
     else:
-        bm25 = _executor().submit(store.text_search, collection, text, depth, filters)
+        bm25 = _executor().submit(store.rank_text, collection, text, depth, filters)
         vector = embedder.embed_one(text)
-        vector_rows = store.vector_search(collection, vector, depth, filters)
+        vector_rows = store.rank_vector(collection, vector, depth, filters)
         legs = {"vector": _dedupe(vector_rows), "bm25": _dedupe(bm25.result())}
-    by_id: dict[str, StoreHit] = {}
+    by_id: dict[str, Ranked] = {}
     ranks: dict[str, dict[str, int]] = {}
     for leg, rows in legs.items():
         for rank, row in enumerate(rows, start=1):
@@ -148,7 +148,7 @@ def search_collection(
         fused = [(row.chunk_id, row.score) for row in rows]
     else:
         fused = rrf([[row.chunk_id for row in rows] for rows in legs.values()], k=rrf_k)
-    hits: list[Hit] = []
+    chosen: list[Ranked] = []
     seen_docs: set[str] = set()
     for chunk_id, score in fused:
         row = by_id[chunk_id]
@@ -156,7 +156,8 @@ def search_collection(
             if row.document_id in seen_docs:
                 continue
             seen_docs.add(row.document_id)
-        hits.append(_hit(row, score, ranks[chunk_id]))
-        if len(hits) == k:
+        chosen.append(Ranked(row.chunk_id, row.document_id, score, row.ref))
+        if len(chosen) == k:
             break
-    return hits
+    # Only the final k rows are read in full (text, spans, metadata).
+    return [_hit(row, row.score, ranks[row.chunk_id]) for row in store.fetch(collection, chosen)]

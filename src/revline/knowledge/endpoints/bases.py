@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from typing import Annotated, Any
 
@@ -116,7 +117,7 @@ def upload_documents(
         report = service.ingest_sources(session, principal.tenant_id, kb, sources,
                                         settings=settings)
         for _, path in saved:
-            path.unlink(missing_ok=True)
+            shutil.rmtree(path.parent, ignore_errors=True)
         return JSONResponse(report.to_dict(), status_code=200)
     items = [{"type": "upload", "name": name, "path": str(path), "meta": extra}
              for name, path in saved]

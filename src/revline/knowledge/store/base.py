@@ -123,8 +123,22 @@ def parse_filters(filters: Filters | None) -> FilterSpec:
     return FilterSpec(columns, tags)
 
 
+@dataclass(frozen=True)
+class Ranked:
+    """A leg's light result: enough to fuse, plus a backend handle to fetch the row later."""
+
+    chunk_id: str
+    document_id: str
+    score: float
+    ref: int | str
+
+
 class VectorStore(ABC):
-    """Chunk storage with vector and BM25 legs; every call is scoped to one collection."""
+    """Chunk storage with vector and BM25 legs; every call is scoped to one collection.
+
+    Legs return light `Ranked` results; only the final top-k rows are fetched in full,
+    because reading text columns for every candidate costs more than the search itself.
+    """
 
     backend: str = ""
 
@@ -143,6 +157,27 @@ class VectorStore(ABC):
         """Rows in the collection (0 when it does not exist yet)."""
 
     @abstractmethod
+    def rank_vector(
+        self, collection: Collection, vector: Vector, k: int, filters: FilterSpec
+    ) -> list[Ranked]:
+        """Nearest rows by cosine similarity (score = similarity), best first."""
+
+    @abstractmethod
+    def rank_text(
+        self, collection: Collection, text: str, k: int, filters: FilterSpec
+    ) -> list[Ranked]:
+        """Rows matching any query term, ranked by BM25 (score = BM25), best first."""
+
+    @abstractmethod
+    def fetch(
+        self, collection: Collection, ranked: list[Ranked], with_vectors: bool = False
+    ) -> list[StoreHit]:
+        """Full rows for `ranked`, in that order, carrying its scores (vanished rows drop)."""
+
+    @abstractmethod
+    def optimize(self, collection: Collection) -> dict[str, Any]:
+        """Compact files and bring indexes up to date; returns what was done."""
+
     def vector_search(
         self,
         collection: Collection,
@@ -151,18 +186,28 @@ class VectorStore(ABC):
         filters: FilterSpec,
         with_vectors: bool = False,
     ) -> list[StoreHit]:
-        """Nearest rows by cosine similarity (score = similarity), best first."""
+        """Nearest rows in full (score = cosine similarity)."""
+        return self.fetch(collection, self.rank_vector(collection, vector, k, filters),
+                          with_vectors)
 
-    @abstractmethod
     def text_search(
         self, collection: Collection, text: str, k: int, filters: FilterSpec
     ) -> list[StoreHit]:
-        """Rows matching any query term, ranked by BM25 (score = BM25), best first."""
-
-    @abstractmethod
-    def optimize(self, collection: Collection) -> dict[str, Any]:
-        """Compact files and bring indexes up to date; returns what was done."""
+        """BM25 matches in full (score = BM25)."""
+        return self.fetch(collection, self.rank_text(collection, text, k, filters))
 
     def close(self) -> None:
         """Release connections (tests, forked workers)."""
         return None
+
+
+def ordered_hits(
+    ranked: list[Ranked], rows: dict[str, dict[str, Any]], vectors: dict[str, Vector] | None
+) -> list[StoreHit]:
+    """Fetched rows (by chunk id) back in ranked order with the leg's scores."""
+    return [
+        hit_from_mapping(rows[r.chunk_id], r.score,
+                         vectors.get(r.chunk_id) if vectors is not None else None)
+        for r in ranked
+        if r.chunk_id in rows
+    ]

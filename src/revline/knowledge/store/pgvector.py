@@ -23,11 +23,12 @@ from revline.knowledge.store.base import (
     HIT_FIELDS,
     Collection,
     FilterSpec,
+    Ranked,
     StoreHit,
     StoreRow,
     Vector,
     VectorStore,
-    hit_from_mapping,
+    ordered_hits,
 )
 
 K1 = 1.2
@@ -223,44 +224,34 @@ class PgVectorStore(VectorStore):
             parts.append(f"AND d.meta && CAST(:ft{index} AS text[])")
         return " ".join(parts)
 
-    def vector_search(
-        self,
-        collection: Collection,
-        vector: Vector,
-        k: int,
-        filters: FilterSpec,
-        with_vectors: bool = False,
-    ) -> list[StoreHit]:
+    def rank_vector(
+        self, collection: Collection, vector: Vector, k: int, filters: FilterSpec
+    ) -> list[Ranked]:
         """HNSW cosine search; iterative scan keeps filtered queries from coming back short."""
         self._ensure(collection.dim)
         params: dict[str, Any] = {"c": collection.name, "t": collection.tenant_id,
                                   "q": vector_literal(vector), "k": k}
         where = self._filter_sql(filters, params)
-        extra = ", d.embedding::text AS embedding_text" if with_vectors else ""
         with self.engine.begin() as conn:
             self._tune(conn, k)
             rows = conn.execute(text(f"""
-                SELECT {_COLUMNS}, (d.embedding <=> CAST(:q AS vector)) AS distance{extra}
+                SELECT d.chunk_id, d.document_id, (d.embedding <=> CAST(:q AS vector)) AS distance
                 FROM {_table(collection.dim)} d
                 WHERE d.collection = :c AND d.tenant_id = :t {where}
-                ORDER BY d.embedding <=> CAST(:q AS vector) LIMIT :k"""), params).mappings().all()
-        hits = [
-            hit_from_mapping(dict(r), 1.0 - float(r["distance"]),
-                             parse_vector(r["embedding_text"]) if with_vectors else None)
-            for r in rows
-        ]
+                ORDER BY d.embedding <=> CAST(:q AS vector) LIMIT :k"""), params).all()
+        ranked = [Ranked(str(c), str(d), 1.0 - float(dist), str(c)) for c, d, dist in rows]
         # relaxed_order may return neighbours slightly out of order; restore it.
-        hits.sort(key=lambda h: (-h.score, h.chunk_id))
-        return hits
+        ranked.sort(key=lambda r: (-r.score, r.chunk_id))
+        return ranked
 
     @staticmethod
     def _tune(conn: Connection, k: int) -> None:
         conn.execute(text(f"SET LOCAL hnsw.ef_search = {max(40, min(1000, int(k) * 2))}"))
         conn.execute(text("SET LOCAL hnsw.iterative_scan = 'relaxed_order'"))
 
-    def text_search(
+    def rank_text(
         self, collection: Collection, text_query: str, k: int, filters: FilterSpec
-    ) -> list[StoreHit]:
+    ) -> list[Ranked]:
         """Okapi BM25 over the collection; candidates come from the GIN index."""
         if not text_query.strip():
             return []
@@ -289,20 +280,37 @@ class PgVectorStore(VectorStore):
                           AND x.tsv @@ CAST(quote_literal(q.lexeme) AS tsquery)) AS n
                     FROM q
                 ), cand AS (
-                    SELECT d.chunk_id, d.tsv, d.dl FROM {table} d, tq
+                    SELECT d.chunk_id, d.document_id, d.tsv, d.dl FROM {table} d, tq
                     WHERE d.collection = :c AND d.tenant_id = :t AND d.tsv @@ tq.query {where}
-                ), scored AS (
-                    SELECT cand.chunk_id, sum(
-                        ln(1 + (:n - df.n + 0.5) / (df.n + 0.5))
-                        * array_length(u.positions, 1) * (:k1 + 1)
-                        / (array_length(u.positions, 1)
-                           + :k1 * (1 - :b + :b * cand.dl / :avgdl))) AS score
-                    FROM cand CROSS JOIN LATERAL unnest(cand.tsv) AS u
-                    JOIN df ON df.lexeme = u.lexeme
-                    GROUP BY cand.chunk_id
-                    ORDER BY score DESC, cand.chunk_id LIMIT :k
                 )
-                SELECT {_COLUMNS}, scored.score FROM scored
-                JOIN {table} d ON d.collection = :c AND d.chunk_id = scored.chunk_id
-                ORDER BY scored.score DESC, d.chunk_id"""), params).mappings().all()
-        return [hit_from_mapping(dict(r), float(r["score"])) for r in rows]
+                SELECT cand.chunk_id, cand.document_id, sum(
+                    ln(1 + (:n - df.n + 0.5) / (df.n + 0.5))
+                    * array_length(u.positions, 1) * (:k1 + 1)
+                    / (array_length(u.positions, 1)
+                       + :k1 * (1 - :b + :b * cand.dl / :avgdl))) AS score
+                FROM cand CROSS JOIN LATERAL unnest(cand.tsv) AS u
+                JOIN df ON df.lexeme = u.lexeme
+                GROUP BY cand.chunk_id, cand.document_id
+                ORDER BY score DESC, cand.chunk_id LIMIT :k"""), params).all()
+        return [Ranked(str(c), str(d), float(score), str(c)) for c, d, score in rows]
+
+    def fetch(
+        self, collection: Collection, ranked: list[Ranked], with_vectors: bool = False
+    ) -> list[StoreHit]:
+        """Full rows by chunk id, in ranked order."""
+        if not ranked:
+            return []
+        self._ensure(collection.dim)
+        extra = ", d.embedding::text AS embedding_text" if with_vectors else ""
+        with self.engine.connect() as conn:
+            rows = conn.execute(text(f"""
+                SELECT {_COLUMNS}{extra} FROM {_table(collection.dim)} d
+                WHERE d.collection = :c AND d.tenant_id = :t AND d.chunk_id = ANY(:ids)"""),
+                {"c": collection.name, "t": collection.tenant_id,
+                 "ids": [r.chunk_id for r in ranked]}).mappings().all()
+        by_id = {str(r["chunk_id"]): dict(r) for r in rows}
+        vectors = (
+            {cid: parse_vector(row["embedding_text"]) for cid, row in by_id.items()}
+            if with_vectors else None
+        )
+        return ordered_hits(ranked, by_id, vectors)
