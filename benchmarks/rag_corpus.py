@@ -12,8 +12,12 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
+import tempfile
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -100,3 +104,17 @@ def build_corpus(folder: Path, limit: int | None = None, workers: int = 2) -> li
     for page in pages:
         (folder / f"{page.name}.txt").write_text(page.body + "\n", encoding="utf-8")
     return pages
+
+
+@contextmanager
+def bench_home(given: Path | None, prefix: str) -> Iterator[Path]:
+    """A REVLINE_HOME with the embedded defaults (SQLite, LanceDB); temporary unless given."""
+    home = given or Path(tempfile.mkdtemp(prefix=prefix))
+    os.environ["REVLINE_HOME"] = str(home)
+    os.environ.pop("REVLINE_DATABASE_URL", None)
+    os.environ["REVLINE_KB_VECTOR_BACKEND"] = "lancedb"
+    try:
+        yield home
+    finally:
+        if given is None:
+            shutil.rmtree(home, ignore_errors=True)

@@ -25,10 +25,8 @@ import argparse
 import json
 import os
 import re
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -38,7 +36,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from rag_corpus import build_corpus  # noqa: E402
+from rag_corpus import bench_home, build_corpus  # noqa: E402
 
 _SENTENCE = re.compile(r"(?<=[.!?:])\s+|\n\s*\n")
 
@@ -85,19 +83,12 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=100, help="real pages ingested")
     parser.add_argument("--home", type=Path, default=None)
     args = parser.parse_args()
-    home = args.home or Path(tempfile.mkdtemp(prefix="revline-lat-"))
-    try:
+    with bench_home(args.home, "revline-lat-") as home:
         run(args, home)
-    finally:
-        if args.home is None:
-            shutil.rmtree(home, ignore_errors=True)
 
 
 def run(args: argparse.Namespace, home: Path) -> None:
     """Build the collection under `home`, time the queries, print the JSON line."""
-    os.environ["REVLINE_HOME"] = str(home)
-    os.environ.pop("REVLINE_DATABASE_URL", None)
-    os.environ["REVLINE_KB_VECTOR_BACKEND"] = "lancedb"
 
     from revline.kernel.auth import ensure_tenant
     from revline.kernel.config import get_settings

@@ -17,16 +17,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from rag_corpus import Page, build_corpus  # noqa: E402
+from rag_corpus import Page, bench_home, build_corpus  # noqa: E402
 
 MODES = ("bm25", "vector", "hybrid")
 
@@ -49,19 +46,12 @@ def main() -> None:
     parser.add_argument("--docs", type=int, default=300, help="pages in the corpus (max ~480)")
     parser.add_argument("--home", type=Path, default=None, help="REVLINE_HOME to use")
     args = parser.parse_args()
-    home = args.home or Path(tempfile.mkdtemp(prefix="revline-rag-"))
-    try:
+    with bench_home(args.home, "revline-rag-") as home:
         run(args, home)
-    finally:
-        if args.home is None:
-            shutil.rmtree(home, ignore_errors=True)
 
 
 def run(args: argparse.Namespace, home: Path) -> None:
     """Ingest the corpus under `home`, run every query in every mode, print the JSON line."""
-    os.environ["REVLINE_HOME"] = str(home)
-    os.environ.pop("REVLINE_DATABASE_URL", None)
-    os.environ["REVLINE_KB_VECTOR_BACKEND"] = "lancedb"
 
     from revline.kernel.auth import ensure_tenant
     from revline.kernel.config import get_settings

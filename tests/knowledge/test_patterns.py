@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import threading
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -94,26 +95,34 @@ def test_seed_report_lists_each_change(db: Database, tenant_id: uuid.UUID, libra
         [], ["invoice-reminder"], ["blog-post-writer"])
 
 
-def test_concurrent_first_starts_seed_exactly_once(
-    db: Database, tenant_id: uuid.UUID, library: Path
-) -> None:
+def _race(threads: int, fn: Callable[[], None]) -> list[BaseException]:
+    """Run `fn` in several threads released at the same instant; return what they raised."""
     errors: list[BaseException] = []
-    barrier = threading.Barrier(6)
+    barrier = threading.Barrier(threads)
 
     def start() -> None:
         try:
             barrier.wait()
-            with db.session() as session:
-                service.ensure_patterns(session, tenant_id)
-        except BaseException as exc:  # collected and asserted below
+            fn()
+        except BaseException as exc:  # collected and asserted by the caller
             errors.append(exc)
 
-    threads = [threading.Thread(target=start) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    workers = [threading.Thread(target=start) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return errors
+
+
+def test_concurrent_first_starts_seed_exactly_once(
+    db: Database, tenant_id: uuid.UUID, library: Path
+) -> None:
+    def first_start() -> None:
+        with db.session() as session:
+            service.ensure_patterns(session, tenant_id)
+
+    assert _race(6, first_start) == []
     with db.session() as session:
         assert len(service.list_patterns(session, tenant_id)) == 4
 
@@ -181,32 +190,21 @@ def test_health_reports_pattern_count(db: Database, library: Path) -> None:
 
 
 @pytest.mark.postgres
-def test_postgres_concurrent_seeding(pg_url: str, library: Path,
-                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_postgres_concurrent_seeding(pg_url: str, library: Path) -> None:
     db = Database(pg_url)
     db.migrate()
     try:
         with db.session() as session:
             tenant = ensure_tenant(session, "pg").id
-        errors: list[BaseException] = []
-        barrier = threading.Barrier(5)
 
-        def start() -> None:
-            try:
-                barrier.wait()
-                with db.session() as session:
-                    patterns.ensure_patterns(session, get_settings(), tenant)
-            except BaseException as exc:  # collected and asserted below
-                errors.append(exc)
+        def first_start() -> None:
+            with db.session() as session:
+                patterns.ensure_patterns(session, get_settings(), tenant)
 
-        threads = [threading.Thread(target=start) for _ in range(5)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        assert errors == []
+        assert _race(5, first_start) == []
         with db.session() as session:
-            assert patterns.list_patterns(session, tenant)[0].origin == "bundled"
-            assert len(patterns.list_patterns(session, tenant)) == 4
+            rows = patterns.list_patterns(session, tenant)
+        assert len(rows) == 4
+        assert {r.origin for r in rows} == {"bundled"}
     finally:
         db.dispose()

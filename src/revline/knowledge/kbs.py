@@ -120,6 +120,28 @@ def ensure_kb(
         return get_kb(session, tenant_id, name)
 
 
+def system_kb(
+    session: Session, settings: Settings, tenant_id: uuid.UUID, name: str
+) -> tuple[KnowledgeBase, bool]:
+    """An internal KB (patterns, winners), moved to a fresh collection when the model or the
+    backend changed: its rows are derived data, so it is rebuilt instead of refused.
+
+    Returns (kb, rebuilt); when rebuilt, the caller re-indexes everything into it.
+    """
+    kb = ensure_kb(session, settings, tenant_id, name, system=True)
+    identity = model_identity(settings)
+    wanted = (identity.model_id, identity.sha256, settings.kb_vector_backend)
+    if (kb.embed_model, kb.embed_sha256, kb.backend) == wanted:
+        return kb, False
+    old_store, old = store_of(settings, kb), collection_of(kb)
+    kb.collection = new_collection_name(kb.id)
+    kb.embed_model, kb.embed_sha256, kb.backend = wanted
+    kb.embed_dim = identity.dim
+    session.flush()
+    old_store.drop(old)
+    return kb, True
+
+
 def check_model(settings: Settings, kb: KnowledgeBase) -> ModelIdentity:
     """Refuse to mix models in one collection: id and weights hash must both match."""
     identity = model_identity(settings)

@@ -18,32 +18,30 @@ log = logging.getLogger(__name__)
 OPTIMIZE_ENTRY = "kb-optimize-hourly"
 
 
-@task("kb.ingest")
-def ingest(tenant_id: str, job_id: str) -> dict[str, Any]:
-    """Ingest the uploads/URLs of a queued job (resumes at the first unfinished item)."""
-    from revline.knowledge.jobs import mark_failed, run_ingest_job
+def _run_job(kind: str, tenant_id: str, job_id: str) -> dict[str, Any]:
+    """Run a queued job; any unexpected failure is recorded on the job before re-raising."""
+    from revline.knowledge.jobs import mark_failed, run_ingest_job, run_reembed_job
 
     settings = get_settings()
     db = get_database(settings)
+    runner = run_ingest_job if kind == "ingest" else run_reembed_job
     try:
-        return run_ingest_job(db, settings, uuid.UUID(tenant_id), uuid.UUID(job_id))
+        return runner(db, settings, uuid.UUID(tenant_id), uuid.UUID(job_id))
     except Exception as exc:
         mark_failed(db, uuid.UUID(tenant_id), uuid.UUID(job_id), f"{type(exc).__name__}: {exc}")
         raise
+
+
+@task("kb.ingest")
+def ingest(tenant_id: str, job_id: str) -> dict[str, Any]:
+    """Ingest the uploads/URLs of a queued job (resumes at the first unfinished item)."""
+    return _run_job("ingest", tenant_id, job_id)
 
 
 @task("kb.reembed")
 def reembed(tenant_id: str, job_id: str) -> dict[str, Any]:
     """Re-embed a knowledge base with the configured model and backend."""
-    from revline.knowledge.jobs import mark_failed, run_reembed_job
-
-    settings = get_settings()
-    db = get_database(settings)
-    try:
-        return run_reembed_job(db, settings, uuid.UUID(tenant_id), uuid.UUID(job_id))
-    except Exception as exc:
-        mark_failed(db, uuid.UUID(tenant_id), uuid.UUID(job_id), f"{type(exc).__name__}: {exc}")
-        raise
+    return _run_job("reembed", tenant_id, job_id)
 
 
 @task("kb.optimize")

@@ -25,14 +25,8 @@ from sqlalchemy.orm import Session
 from revline.kernel.config import Settings
 from revline.kernel.db.base import utcnow
 from revline.kernel.errors import InvalidInput, NotFound
-from revline.knowledge.embed import get_embedder, model_identity
-from revline.knowledge.kbs import (
-    WINNERS_KB,
-    collection_of,
-    ensure_kb,
-    new_collection_name,
-    store_of,
-)
+from revline.knowledge.embed import get_embedder
+from revline.knowledge.kbs import WINNERS_KB, collection_of, store_of, system_kb
 from revline.knowledge.models import KnowledgeBase, Winner
 from revline.knowledge.ranking import collapse_near_duplicates, recency_decay, wilson_lower_bound
 from revline.knowledge.repository import WinnerRepository
@@ -104,21 +98,10 @@ def winner_dict(row: Winner) -> dict[str, Any]:
 
 
 def _winners_kb(session: Session, settings: Settings, tenant_id: uuid.UUID) -> KnowledgeBase:
-    """The internal winners collection; re-embedded from the rows when the model changed."""
-    kb = ensure_kb(session, settings, tenant_id, WINNERS_KB, system=True)
-    identity = model_identity(settings)
-    if (kb.embed_model, kb.embed_sha256, kb.backend) != (
-        identity.model_id, identity.sha256, settings.kb_vector_backend
-    ):
-        old_store, old = store_of(settings, kb), collection_of(kb)
-        kb.collection = new_collection_name(kb.id)
-        kb.embed_model, kb.embed_sha256, kb.embed_dim = (
-            identity.model_id, identity.sha256, identity.dim)
-        kb.backend = settings.kb_vector_backend
-        session.flush()
-        rows = list(session.scalars(WinnerRepository(session, tenant_id).query()))
-        _index(settings, kb, rows)
-        old_store.drop(old)
+    """The internal winners collection; re-embedded from the rows after a model change."""
+    kb, rebuilt = system_kb(session, settings, tenant_id, WINNERS_KB)
+    if rebuilt:
+        _index(settings, kb, list(session.scalars(WinnerRepository(session, tenant_id).query())))
     return kb
 
 

@@ -42,17 +42,6 @@ def emit_json(data: Any) -> None:
     sys.stdout.flush()
 
 
-def parse_pairs(pairs: list[str] | None, what: str) -> dict[str, str]:
-    """`key=value` options as a dict."""
-    result: dict[str, str] = {}
-    for pair in pairs or []:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise InvalidInput(f"{what} {pair!r} must look like key=value")
-        result[key.strip()] = value.strip()
-    return result
-
-
 @app.command("create")
 def create(
     kb: KBArg,
@@ -89,7 +78,7 @@ def ingest(
     as it goes, so an interrupted ingest resumes when run again.
     """
     from revline.knowledge import service
-    from revline.knowledge.ingest.sources import expand_paths
+    from revline.knowledge.ingest.sources import expand_paths, parse_pairs
 
     sources, walked, skipped = expand_paths(paths, parse_pairs(meta, "--meta"))
     with cli_session(tenant) as (session, tenant_id, settings):
@@ -188,6 +177,7 @@ def query(
 ) -> None:
     """Search a knowledge base: BM25 + vector fused with RRF, top-k with scores and spans."""
     from revline.knowledge import service
+    from revline.knowledge.ingest.sources import parse_pairs
 
     if (text is None) == (queries is None):
         raise InvalidInput("give either a query TEXT or --queries FILE.jsonl")

@@ -10,9 +10,8 @@ from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 from fastapi.responses import JSONResponse
 
 from revline.kernel.deps import PrincipalDep, SessionDep, SettingsDep
-from revline.kernel.errors import InvalidInput
 from revline.knowledge import jobs, service
-from revline.knowledge.ingest.sources import upload_source
+from revline.knowledge.ingest.sources import parse_pairs, upload_source
 from revline.knowledge.models import KnowledgeBase
 from revline.knowledge.repository import JobRepository
 from revline.knowledge.schemas import (
@@ -29,17 +28,6 @@ from revline.knowledge.schemas import (
 )
 
 router = APIRouter(prefix="/api/v1/kb", tags=["knowledge"])
-
-
-def parse_meta(pairs: list[str] | None) -> dict[str, str]:
-    """`key=value` strings (form fields, CLI options) as a dict."""
-    meta: dict[str, str] = {}
-    for pair in pairs or []:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise InvalidInput(f"metadata {pair!r} must look like key=value")
-        meta[key.strip()] = value.strip()
-    return meta
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut)
@@ -109,7 +97,7 @@ def upload_documents(
 ) -> Any:
     """Upload files (KB created if missing): 202 with a job, or 200 with the report (wait)."""
     principal.require("kb:write")
-    extra = parse_meta(meta)
+    extra = parse_pairs(meta, "metadata")
     saved = [(f.filename or "upload", jobs.save_upload(settings, f.filename or "", f.file))
              for f in files]
     if wait:

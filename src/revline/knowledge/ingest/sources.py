@@ -28,6 +28,17 @@ class Source:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
+def parse_pairs(pairs: list[str] | None, what: str) -> dict[str, str]:
+    """`key=value` strings (CLI options, form fields) as a dict; one-line errors."""
+    result: dict[str, str] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise InvalidInput(f"{what} {pair!r} must look like key=value")
+        result[key.strip()] = value.strip()
+    return result
+
+
 def source_key(source: str) -> str:
     """Fixed-size key for the unique (kb, source) index."""
     return hashlib.sha256(source.encode("utf-8")).hexdigest()

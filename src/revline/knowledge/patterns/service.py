@@ -17,14 +17,8 @@ from sqlalchemy.orm import Session
 
 from revline.kernel.config import Settings
 from revline.kernel.errors import InvalidInput, NotFound
-from revline.knowledge.embed import get_embedder, model_identity
-from revline.knowledge.kbs import (
-    PATTERNS_KB,
-    collection_of,
-    ensure_kb,
-    new_collection_name,
-    store_of,
-)
+from revline.knowledge.embed import get_embedder
+from revline.knowledge.kbs import PATTERNS_KB, collection_of, store_of, system_kb
 from revline.knowledge.models import KnowledgeBase, Pattern
 from revline.knowledge.patterns.schema import content_sha256, search_text, validate_pattern
 from revline.knowledge.patterns.seeding import SeedReport, ensure_seeded, seed_patterns
@@ -114,22 +108,12 @@ def upsert_pattern(
 
 
 def _patterns_kb(session: Session, settings: Settings, tenant_id: uuid.UUID) -> KnowledgeBase:
-    """The tenant's internal pattern collection; rebuilt (not refused) on a model change,
-    because it is derived entirely from the pattern rows."""
-    kb = ensure_kb(session, settings, tenant_id, PATTERNS_KB, system=True)
-    identity = model_identity(settings)
-    if (kb.embed_model, kb.embed_sha256, kb.backend) != (
-        identity.model_id, identity.sha256, settings.kb_vector_backend
-    ):
-        old_store, old = store_of(settings, kb), collection_of(kb)
-        kb.collection = new_collection_name(kb.id)
-        kb.embed_model, kb.embed_sha256, kb.embed_dim = (
-            identity.model_id, identity.sha256, identity.dim)
-        kb.backend = settings.kb_vector_backend
+    """The tenant's internal pattern collection; after a rebuild every pattern re-indexes."""
+    kb, rebuilt = system_kb(session, settings, tenant_id, PATTERNS_KB)
+    if rebuilt:
         for row in PatternRepository(session, tenant_id).all():
             row.indexed_sha256 = None
         session.flush()
-        old_store.drop(old)
     return kb
 
 

@@ -34,8 +34,8 @@ class Collection:
 
 
 @dataclass
-class StoreRow:
-    """A chunk as a store keeps it: text for BM25, vector for similarity, span for citing."""
+class ChunkFields:
+    """What every stored chunk carries: identity, source, span and text."""
 
     chunk_id: str
     document_id: str
@@ -49,28 +49,21 @@ class StoreRow:
     page_start: int | None
     page_end: int | None
     text: str
-    search_text: str
     meta: list[str]
+
+
+@dataclass
+class StoreRow(ChunkFields):
+    """A chunk as a store keeps it: text for BM25, vector for similarity, span for citing."""
+
+    search_text: str
     vector: Vector
 
 
 @dataclass
-class StoreHit:
+class StoreHit(ChunkFields):
     """One leg's result: the row's fields plus that leg's raw score (higher is better)."""
 
-    chunk_id: str
-    document_id: str
-    source: str
-    title: str
-    section: str
-    kind: str
-    ordinal: int
-    span_start: int
-    span_end: int
-    page_start: int | None
-    page_end: int | None
-    text: str
-    meta: list[str]
     score: float
     vector: Vector | None = None
 
