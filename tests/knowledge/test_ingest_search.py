@@ -228,3 +228,24 @@ def test_optimize_compacts_and_keeps_results(
     assert mine[0]["rows"] > 0
     assert "error" not in mine[0]
     assert [h.chunk_id for h in _search(db, tenant_id, "payment due", k=5)] == before
+
+
+def test_a_crash_before_commit_leaves_no_orphans_after_the_rerun(
+    db: Database, kb_settings: Settings, tenant_id: uuid.UUID, corpus: Path
+) -> None:
+    with db.session() as session:
+        service.create_kb(session, tenant_id, "docs")
+
+    class Crash(Exception):
+        pass
+
+    with pytest.raises(Crash), db.session() as session:
+        service.ingest_paths(session, tenant_id, "docs", [corpus / "widget.md"])
+        raise Crash  # the vectors are written, the SQL rows roll back
+    report = _ingest(db, tenant_id, [corpus / "widget.md"])
+    assert report.summary()["added"] == 1
+    with db.session() as session:
+        kb = service.get_kb(session, tenant_id, "docs")
+        assert store_of(kb_settings, kb).count(collection_of(kb)) == kb.chunk_count
+    hits = _search(db, tenant_id, "reset button", k=10)
+    assert len({h.chunk_id for h in hits}) == len(hits) == kb.chunk_count

@@ -236,9 +236,12 @@ class Ingestor:
             "meta": {**prepared.doc.meta, **prepared.source.meta},
         }
         if doc is None:
-            doc = KBDocument(id=uuid.uuid4(), tenant_id=self.kb.tenant_id, kb_id=self.kb.id,
-                             source=prepared.source.source,
-                             source_key=source_key(prepared.source.source), **values)
+            key = source_key(prepared.source.source)
+            # Deterministic: if this run dies after indexing but before its commit, the
+            # re-run reuses the id and so replaces (not duplicates) the rows already indexed.
+            doc = KBDocument(id=uuid.uuid5(CHUNK_NAMESPACE, f"{self.kb.id}:{key}"),
+                             tenant_id=self.kb.tenant_id, kb_id=self.kb.id,
+                             source=prepared.source.source, source_key=key, **values)
             self.session.add(doc)
             return doc
         self.report.chunks_removed += doc.chunk_count
