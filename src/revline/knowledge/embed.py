@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -105,6 +106,7 @@ class Embedder:
         self.batch_size = batch_size
         self._model: Any = None
         self._lock = threading.Lock()
+        self._query_pool: ThreadPoolExecutor | None = None
 
     @property
     def loaded(self) -> bool:
@@ -143,8 +145,24 @@ class Embedder:
         return out
 
     def embed_one(self, text: str) -> Vectors:
-        """One query vector (1-D); the hot path of every search."""
+        """One query vector (1-D); the hot path of every search.
+
+        Runs on a dedicated thread limited to one intra-op thread (OpenMP's setting is per
+        thread, so batch ingestion keeps all cores): for one short text, splitting the work
+        costs more in synchronization than it saves, and it leaves the other core to the
+        BM25 leg running at the same time.
+        """
         model = self._model or self._load()
+        with self._lock:
+            if self._query_pool is None:
+                self._query_pool = ThreadPoolExecutor(
+                    max_workers=1, thread_name_prefix="kb-embed-query",
+                    initializer=_one_intra_op_thread,
+                )
+            pool = self._query_pool
+        return pool.submit(self._embed_one_now, model, text).result()
+
+    def _embed_one_now(self, model: Any, text: str) -> Vectors:
         fast = self._single(model, text)
         if fast is not None:
             return fast
@@ -175,6 +193,12 @@ class Embedder:
             unit = torch.nn.functional.normalize(pooled, dim=1)
         out: Vectors = unit[0].numpy().astype(np.float32)
         return out
+
+
+def _one_intra_op_thread() -> None:
+    import torch
+
+    torch.set_num_threads(1)
 
 
 _embedders: dict[tuple[str, int], Embedder] = {}

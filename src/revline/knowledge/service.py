@@ -70,7 +70,7 @@ def _settings(settings: Settings | None) -> Settings:
 
 def first_use(session: Session, settings: Settings, tenant_id: uuid.UUID) -> None:
     """Seed the tenant's pattern library once per process (idempotent, locked)."""
-    patterns.ensure_patterns(session, settings, tenant_id)
+    patterns.ensure_seeded_once(session, settings, tenant_id)
 
 
 # Knowledge bases --------------------------------------------------------------------------

@@ -187,11 +187,16 @@ def search_patterns(
     return [(record(rows[h.document_id]), h.score) for h in hits if h.document_id in rows]
 
 
-def ensure_patterns(session: Session, settings: Settings, tenant_id: uuid.UUID) -> int:
-    """Seed/upgrade the bundled patterns for the tenant (idempotent); returns its count."""
+def ensure_seeded_once(session: Session, settings: Settings, tenant_id: uuid.UUID) -> None:
+    """First-use hook: seed/upgrade once per process and tenant (a set lookup afterwards)."""
     report = ensure_seeded(session, settings, tenant_id)
     if report is not None and report.deleted_rows:
         unindex(session, settings, tenant_id, report.deleted_rows)
+
+
+def ensure_patterns(session: Session, settings: Settings, tenant_id: uuid.UUID) -> int:
+    """Seed/upgrade the bundled patterns for the tenant (idempotent); returns its count."""
+    ensure_seeded_once(session, settings, tenant_id)
     return PatternRepository(session, tenant_id).count()
 
 
