@@ -239,9 +239,13 @@ def test_a_crash_before_commit_leaves_no_orphans_after_the_rerun(
     class Crash(Exception):
         pass
 
-    with pytest.raises(Crash), db.session() as session:
-        service.ingest_paths(session, tenant_id, "docs", [corpus / "widget.md"])
-        raise Crash  # the vectors are written, the SQL rows roll back
+    def ingest_then_crash() -> None:
+        with db.session() as session:
+            service.ingest_paths(session, tenant_id, "docs", [corpus / "widget.md"])
+            raise Crash  # the vectors are written, the SQL rows roll back
+
+    with pytest.raises(Crash):
+        ingest_then_crash()
     report = _ingest(db, tenant_id, [corpus / "widget.md"])
     assert report.summary()["added"] == 1
     with db.session() as session:

@@ -74,8 +74,9 @@ def ingest(
 ) -> None:
     """Ingest files, directories (recursively) or URLs; the KB is created if missing.
 
-    Unchanged documents are skipped; changed ones replace their chunks. Progress is saved
-    as it goes, so an interrupted ingest resumes when run again.
+    Unchanged documents are skipped; changed ones replace their chunks.
+
+    Progress is saved as it goes: an interrupted ingest resumes when run again.
     """
     from revline.knowledge import service
     from revline.knowledge.ingest.sources import expand_paths, parse_pairs
@@ -287,10 +288,11 @@ def docs(
     if as_json:
         emit_json([r.model_dump(mode="json") for r in rows])
         return
-    table = Table("id", "kind", "chunks", "KB", "title", "source")
+    table = Table("id", "kind", "chunks", "KiB", "title")
+    table.add_column("source", overflow="fold")
     for row in rows:
         table.add_row(row.id[:8], row.kind, str(row.chunk_count), f"{row.size_bytes / 1024:.0f}",
-                      escape(row.title), escape(row.source))
+                      escape(row.title), escape(_short_source(row.source)))
     out.print(table)
 
 

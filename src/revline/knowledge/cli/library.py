@@ -42,6 +42,13 @@ def patterns_list(
     if as_json:
         _emit([r.to_dict(full=False) for r in records])
         return
+    if not records:
+        from revline.kernel.config import get_settings
+        from revline.knowledge.patterns.library import library_dir
+
+        out.print(f"no patterns: the library at {library_dir(get_settings())} is empty "
+                  "(set REVLINE_KB_PATTERNS_DIR to use another folder)", highlight=False)
+        return
     table = Table("id", "mode", "category", "origin", "name")
     for r in records:
         table.add_row(r.id, r.mode, r.category, r.origin, escape(r.name))

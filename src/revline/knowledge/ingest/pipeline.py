@@ -150,6 +150,8 @@ class Ingestor:
             ):
                 self.flush()
         self.flush()
+        if self.report.chunks_added:
+            self.store.after_ingest(self.collection)
         refresh_counts(self.session, self.kb)
         self.report.duration_s = time.perf_counter() - started
         return self.report

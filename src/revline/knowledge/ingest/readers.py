@@ -118,6 +118,7 @@ def read_pdf(data: bytes, name: str) -> ParsedDoc:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
+    # pypdf logs a warning per malformed object; what matters reaches the user as an error.
     logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:
         reader = PdfReader(io.BytesIO(data))
@@ -186,6 +187,7 @@ def read_html(html: str) -> ParsedDoc:
     """Main content via trafilatura (as Markdown, so headings survive), else all text."""
     import trafilatura
 
+    # trafilatura logs every page it finds thin; an empty extraction falls back below.
     logging.getLogger("trafilatura").setLevel(logging.CRITICAL)
     extracted = trafilatura.extract(
         html,

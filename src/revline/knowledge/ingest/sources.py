@@ -54,10 +54,11 @@ def limit_bytes(settings: Settings) -> int:
     return settings.kb_max_upload_mb * 1024 * 1024
 
 
-def too_large(name: str, size: int, settings: Settings) -> PayloadTooLarge:
+def too_large(name: str, size: int | None, settings: Settings) -> PayloadTooLarge:
     """The one error for every oversize document, API and CLI alike."""
+    what = f"is {size / 1048576:.1f} MB," if size is not None else "is"
     return PayloadTooLarge(
-        f"{name} is {size / 1048576:.1f} MB, over the {settings.kb_max_upload_mb} MB limit "
+        f"{name} {what} over the {settings.kb_max_upload_mb} MB limit "
         "(raise REVLINE_KB_MAX_UPLOAD_MB)"
     )
 
@@ -153,7 +154,7 @@ def fetch_url(settings: Settings, url: str) -> tuple[bytes, str | None]:
 
     result = asyncio.run(run())
     if result.error == "too_large":
-        raise too_large(url, limit_bytes(settings) + 1, settings)
+        raise too_large(url, None, settings)
     if result.error is not None:
         raise UnreadableInput(f"{url}: {result.error} ({result.error_detail})")
     if not result.ok:

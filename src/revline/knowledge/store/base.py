@@ -189,6 +189,10 @@ class VectorStore(ABC):
         """BM25 matches in full (score = BM25)."""
         return self.fetch(collection, self.rank_text(collection, text, k, filters))
 
+    def after_ingest(self, collection: Collection) -> None:  # noqa: ARG002 - hook
+        """Index upkeep after a batch of writes (default: the backend needs none)."""
+        return None
+
     def close(self) -> None:
         """Release connections (tests, forked workers)."""
         return None

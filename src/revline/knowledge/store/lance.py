@@ -260,6 +260,22 @@ class LanceStore(VectorStore):
             with_conflict_retry(run)
         return done
 
+    def after_ingest(self, collection: Collection) -> None:
+        """Fold new rows into the indexes when many are unindexed: until then LanceDB
+        searches them by brute force, which makes BM25 queries on a fresh KB slow."""
+        table = self._open(collection)
+        if table is None:
+            return
+        name = self._name(collection)
+        unindexed = 0
+        for index in table.list_indices():
+            stats = table.index_stats(index.name)
+            if stats is not None:
+                unindexed = max(unindexed, int(stats.num_unindexed_rows or 0))
+        if unindexed >= max(1000, table.count_rows() // 20):
+            log.info("optimizing %s: %d unindexed rows", name, unindexed)
+            self.optimize(collection)
+
     # Reads -------------------------------------------------------------------------------
     def count(self, collection: Collection) -> int:
         """Rows in the collection's table."""
