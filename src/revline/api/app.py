@@ -50,8 +50,14 @@ def create_app() -> FastAPI:
 
     @app.get("/health", tags=["ops"])
     def health() -> dict[str, Any]:
-        """Liveness: the process answers."""
-        return {"status": "ok", "version": __version__}
+        """Liveness: the process answers; also how many bundled workflow patterns it ships."""
+        from revline.knowledge.service import pattern_library_count
+
+        try:
+            patterns: int | None = pattern_library_count(get_settings())
+        except Exception:  # liveness must not fail because of the pattern folder
+            patterns = None
+        return {"status": "ok", "version": __version__, "patterns": patterns}
 
     @app.get("/ready", tags=["ops"])
     def ready() -> JSONResponse:

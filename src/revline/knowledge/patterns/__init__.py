@@ -1,0 +1,1 @@
+"""The workflow/automation pattern library: schema, bundled library, per-tenant seeding."""
