@@ -88,15 +88,15 @@ def usage(session: Session, settings: Settings, tenant_id: uuid.UUID) -> dict[st
             **stats.get(pid, empty),
         })
     patterns.sort(key=lambda p: (-p["used"], -p["retrieved"], p["id"]))
-    statuses = dict(session.execute(
+    statuses = {str(status): int(n) for status, n in session.execute(
         select(WorkflowGeneration.status, func.count())
         .where(WorkflowGeneration.tenant_id == tenant_id)
-        .group_by(WorkflowGeneration.status)).tuples().all())
+        .group_by(WorkflowGeneration.status)).all()}
     total_cost = session.scalar(select(func.sum(WorkflowGeneration.cost_usd_micros)).where(
         WorkflowGeneration.tenant_id == tenant_id)) or 0
     return {
         "patterns": patterns,
         "modes": mode_stats(session, tenant_id),
-        "generations": {str(k): int(v) for k, v in statuses.items()},
+        "generations": statuses,
         "total_cost_usd_micros": int(total_cost),
     }

@@ -35,7 +35,7 @@ def generate(tenant_id: str, generation_id: str) -> dict[str, Any]:
     except RevlineError as exc:
         return {"generation_id": generation_id, "status": "failed", "error": exc.message}
     return {"generation_id": generation_id, "ran": outcome.ran, "version": outcome.version,
-            "status": "done" if outcome.version else "skipped"}
+            "status": "done" if outcome.ran else "skipped"}
 
 
 @task("workflows.resume_stalled")

@@ -93,6 +93,7 @@ class _State:
     candidate: Candidate | None = None
     review: QualityReview | None = None
     rounds: int = 0
+    repairs: list[str] = field(default_factory=list)
     feedback: dict[str, list[str]] = field(default_factory=dict)
 
 
@@ -134,8 +135,10 @@ class Pipeline:
     def _templates(self) -> dict[str, TemplateCandidate]:
         return {t.template_id: t for t in self.state.templates}
 
-    def _build(self, draft: WorkflowDraft) -> Candidate:
+    def _build(self, draft: WorkflowDraft, label: str) -> Candidate:
+        """Build a candidate; its repairs are kept for the result, labelled by step."""
         candidate = build_candidate(draft, self._templates())
+        self.state.repairs += [f"{label}: {change}" for change in candidate.repairs]
         for line in candidate.secrets_moved:
             note = f"credential moved to a blank secret environment variable: {line}"
             if note not in self.ctx.notes:
@@ -173,6 +176,9 @@ class Pipeline:
             name = self.ctx.name or title_of(text, state.base.name)
             candidate, fills, notes = assemble(text, state.base, name)
             self.ctx.notes += notes
+            state.repairs += [f"configuration: {change}" for change in candidate.repairs]
+            self.ctx.notes += [f"credential moved to a blank secret environment variable: "
+                               f"{line}" for line in candidate.secrets_moved]
             self.ctx.notes += [f"slot {f.name} = {f.value!r} ({f.rule})" for f in fills]
             note = template_note(state.templates)
             if note:
@@ -200,7 +206,7 @@ class Pipeline:
             state.draft = self.llm.ask("configuration", prompts.configuration_messages(
                 text, None, None, state.base, slots, state.templates, False,
                 state.feedback.get("configuration", [])), WorkflowDraft)
-            state.candidate = self._build(state.draft)
+            state.candidate = self._build(state.draft, "configuration")
             out.update(nodes=len(state.draft.graph.nodes),
                        errors=len(state.candidate.error_lines()))
         self._quality(assess=False, multi_agent=False)
@@ -260,7 +266,7 @@ class Pipeline:
                 text, state.spec, state.plan, state.base, self._slot_values(state.spec),
                 state.templates, multi_agent, state.feedback.get("configuration", [])),
                 WorkflowDraft)
-            state.candidate = self._build(state.draft)
+            state.candidate = self._build(state.draft, "configuration")
             state.rounds = 0
             state.review = None
             out.update(nodes=len(state.draft.graph.nodes),
@@ -298,8 +304,8 @@ class Pipeline:
                 if not errors or review.fixed is None or state.rounds >= self.ctx.max_rounds:
                     break
                 state.draft = review.fixed
-                state.candidate = self._build(state.draft)
                 state.rounds += 1
+                state.candidate = self._build(state.draft, f"quality round {state.rounds}")
             state.review = review
             out.update(rounds=state.rounds, errors=len(state.candidate.error_lines()),
                        assessment=review.assessment if review else None)
@@ -342,7 +348,7 @@ class Pipeline:
             mode=mode, app_mode=str(app.get("mode", "workflow")),
             name=str(app.get("name", "")), document=candidate.document, dsl=candidate.dsl,
             valid=candidate.valid, errors=errors, warnings=warnings, quality=quality,
-            repairs=candidate.repairs, rounds=state.rounds,
+            repairs=state.repairs, rounds=state.rounds,
             patterns=[{"id": p.id, "name": p.name, "rank": p.rank, "score": round(p.score, 6),
                        "used": p.id == used} for p in state.patterns],
             templates=candidate.templates_used, timings=dict(self.timings),

@@ -50,17 +50,25 @@ def choose_base(patterns: list[PatternCandidate], app_mode: str | None,
     return patterns[0] if patterns else None
 
 
+_DANGLING = frozenset({"a", "an", "the", "of", "from", "to", "for", "with", "and", "or", "in",
+                       "on", "at", "by", "into", "that", "which", "who", "our", "your", "its"})
+
+
 def title_of(requirement: str, fallback: str) -> str:
     """A short app name from the requirement's first clause."""
     first = re.split(r"[.\n;:]", requirement.strip(), maxsplit=1)[0].strip()
     first = re.sub(r"^(?:please\s+)?(?:build|create|make|generate|design|i need|we need|"
                    r"i want|we want)\s+(?:me\s+|us\s+)?(?:an?\s+|the\s+)?", "", first,
                    flags=re.I)
-    first = re.sub(r"\s+", " ", first)
+    first = re.sub(r"^(?:an?|the)\s+", "", re.sub(r"\s+", " ", first), flags=re.I)
+    if len(first) > 60:
+        first = first[:61].rsplit(" ", 1)[0]
+    words = first.split(" ")
+    while words and words[-1].lower() in _DANGLING:
+        words.pop()
+    first = " ".join(words)
     if len(first) < 4:
         return fallback
-    if len(first) > 60:
-        first = first[:60].rsplit(" ", 1)[0]
     return first[:1].upper() + first[1:]
 
 

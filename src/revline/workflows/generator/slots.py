@@ -66,11 +66,13 @@ def _stem(word: str) -> str:
     return word[:5]
 
 
-def slot_keywords(slot: dict[str, Any]) -> set[str]:
-    """Stems of the slot's name and description words that can anchor a value in text."""
-    raw = words(str(slot.get("name", "")).replace("_", " "))
-    raw += words(str(slot.get("description", "")))
-    return {_stem(w) for w in raw if w not in _STOP and len(w) > 2}
+def slot_keywords(slot: dict[str, Any]) -> tuple[set[str], set[str]]:
+    """Stems of the slot's name words and of its description words (anchors in the text)."""
+    def stems(text: str) -> set[str]:
+        return {_stem(w) for w in words(text) if w not in _STOP and len(w) > 2}
+
+    name = stems(str(slot.get("name", "")).replace("_", " "))
+    return name, stems(str(slot.get("description", ""))) - name
 
 
 def _explicit(text: str, name: str) -> str | None:
@@ -87,16 +89,23 @@ def _explicit(text: str, name: str) -> str | None:
     return value or None
 
 
-def _near(text: str, keywords: set[str], candidates: list[re.Match[str]],
-          window: int = 48) -> re.Match[str] | None:
-    """The candidate whose neighbourhood (chars before and after) names a slot keyword."""
-    best: tuple[int, re.Match[str]] | None = None
+def _near(text: str, keywords: tuple[set[str], set[str]],
+          candidates: list[re.Match[str]], window: int = 60) -> re.Match[str] | None:
+    """The candidate closest to the slot's words: name words weigh 3, description words 1,
+    each divided by its distance in words; None when no slot word is near any candidate."""
+    name, description = keywords
+    best: tuple[float, re.Match[str]] | None = None
     for match in candidates:
-        before = text[max(0, match.start() - window):match.start()]
-        after = text[match.end():match.end() + window // 2]
-        hits = sum(1 for w in words(before) + words(after) if _stem(w) in keywords)
-        if hits and (best is None or hits > best[0]):
-            best = (hits, match)
+        before = words(text[max(0, match.start() - window):match.start()])[::-1]
+        after = words(text[match.end():match.end() + window])
+        score = 0.0
+        for side in (before, after):
+            for distance, word in enumerate(side, 1):
+                stem = _stem(word)
+                weight = 3.0 if stem in name else 1.0 if stem in description else 0.0
+                score += weight / distance
+        if score > 0 and (best is None or score > best[0]):
+            best = (score, match)
     return best[1] if best else None
 
 
@@ -144,8 +153,9 @@ def natural_cron(text: str, example: str) -> str | None:
     return None
 
 
-def _number(text: str, slot: dict[str, Any]) -> str | None:
-    candidates = [m for m in NUMBER_RE.finditer(text) if not _inside_url(text, m.start())]
+def _number(text: str, slot: dict[str, Any], taken: set[str]) -> str | None:
+    candidates = [m for m in NUMBER_RE.finditer(text) if not _inside_url(text, m.start())
+                  and m.group(1).replace(",", "") not in taken]
     found = _near(text, slot_keywords(slot), candidates)
     if found is None:
         return None
@@ -211,7 +221,7 @@ def _by_kind(text: str, slot: dict[str, Any], taken: set[str]) -> tuple[str, str
         value = natural_cron(text, example)
         return (value, "schedule") if value else None
     if re.fullmatch(r"\d+(?:\.\d+)?", example):
-        value = _number(text, slot)
+        value = _number(text, slot, taken)
         return (value, "number") if value else None
     if "language" in name:
         value = _language(text, example)
@@ -226,10 +236,26 @@ def _by_kind(text: str, slot: dict[str, Any], taken: set[str]) -> tuple[str, str
         value = _name_after(text, "product|called|named|about")
         return (value, "name") if value else None
     if name.endswith("kb_id") or name in ("kb_name", "dataset", "dataset_id"):
-        match = re.search(r"(?i)\b(?:knowledge base|dataset|kb)\s+(?:called\s+|named\s+)?"
-                          r"[\"']?([\w][\w .-]{1,60}?)[\"']?(?=[,.;\n]|$|\s+(?:to|and|for)\b)",
-                          text)
-        return (_slug(match.group(1)), "dataset") if match else None
+        value = _dataset(text)
+        return (value, "dataset") if value else None
+    return None
+
+
+_SLUG = r"[A-Za-z0-9]+(?:[-_][A-Za-z0-9]+)+"
+_KB = r"(?:knowledge[ -]base|kb|dataset)"
+
+
+def _dataset(text: str) -> str | None:
+    """`the acme-docs knowledge base`, `knowledge base called Product Docs`, `dataset x-y`."""
+    for pattern in (
+        rf"(?i)\b({_SLUG})\s+{_KB}\b",
+        rf"(?i)\b{_KB}\s+(?:called|named)\s+[\"']?(\w[\w .-]{{0,60}}?)[\"']?"
+        r"(?=[,.;\n]|$|\s+(?:to|and|for|with|that|which)\b)",
+        rf"(?i)\b{_KB}\s+[\"']?({_SLUG})",
+    ):
+        match = re.search(pattern, text)
+        if match:
+            return _slug(match.group(1))
     return None
 
 
@@ -249,8 +275,6 @@ def extract_slots(text: str, slots: list[dict[str, Any]]) -> dict[str, SlotFill]
             if guess is None:
                 continue
             value, rule = guess
-        if value == example:
-            continue
         taken.add(value)
         found[name] = SlotFill(name, value, rule, example)
     return found
