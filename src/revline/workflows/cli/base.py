@@ -104,12 +104,16 @@ class StageProgress:
                     self.status.update(label)
             return
         if status == "info":
-            self.console.print(f"  [dim]·[/dim] {escape(message)}")
+            self.console.print(f"  [dim]·[/dim] {escape(message)}", no_wrap=True,
+                               overflow="ellipsis")
             return
-        elapsed = time.monotonic() - self.started.get(stage, time.monotonic())
+        now = time.monotonic()
+        # done/error have no start of their own: show the whole run's time.
+        since = self.started.get(stage) or min(self.started.values(), default=now)
         mark = "[red]✗[/red]" if status == "failed" else "[green]✓[/green]"
         detail = escape(message) if message else escape(_brief(data))
-        self.console.print(f"{mark} {stage:<14} {elapsed:6.1f}s  {detail}")
+        self.console.print(f"{mark} {stage:<13} {now - since:6.1f}s  {detail}", no_wrap=True,
+                           overflow="ellipsis")
         if stage in ("done", "error"):
             self.stop()
 

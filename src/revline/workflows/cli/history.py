@@ -42,16 +42,16 @@ def history(
     if not rows:
         err.print("no generations yet; try `revline workflows generate \"...\"`")
         return
-    table = Table(title="workflow generations")
-    for column in ("id", "created", "mode", "status", "ver", "valid", "quality", "cost",
-                   "title"):
-        table.add_column(column, no_wrap=column != "title")
+    table = Table(title="workflow generations", box=None, pad_edge=False)
+    for column in ("id", "created", "mode", "status", "v", "ok", "score", "cost", "title"):
+        table.add_column(column, no_wrap=column != "title", overflow="fold")
     for row in rows:
         valid = "" if row["valid"] is None else ("yes" if row["valid"] else "[red]no[/red]")
-        table.add_row(short(row["id"]), (row["created_at"] or "")[:16].replace("T", " "),
-                      row["mode"] or row["requested_mode"], row["status"],
+        status = row["status"] if row["status"] != "failed" else "[red]failed[/red]"
+        table.add_row(short(row["id"]), (row["created_at"] or "")[5:16].replace("T", " "),
+                      row["mode"] or row["requested_mode"], status,
                       str(row["version"] or ""), valid,
-                      "" if row["quality_score"] is None else f"{row['quality_score']:.1f}",
+                      "" if row["quality_score"] is None else f"{row['quality_score']:.0f}",
                       money(row["cost_usd_micros"]),
                       escape(row["title"] or row["requirement"][:60]))
     out.print(table)
