@@ -22,7 +22,7 @@ class GenerateIn(_In):
     max_rounds: int | None = Field(default=None, ge=0, le=10,
                                    description="quality fix rounds (workflows_max_rounds)")
     id: uuid.UUID | None = Field(default=None, description="client-chosen generation id, to "
-                                                           "open its event stream early")
+                                                           "follow /events while waiting")
 
 
 class BatchItemIn(_In):

@@ -3,12 +3,19 @@ mode), and the JSON user message that carries the step's typed input."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from pydantic import BaseModel
+
 from revline.workflows.generator.types import (
+    ArchitectureInput,
     ArchitecturePlan,
+    ConfigurationInput,
+    CriticInput,
     PatternCandidate,
+    QualityInput,
+    Requirement,
+    RequirementsInput,
     RequirementsSpec,
     TemplateCandidate,
     WorkflowDraft,
@@ -98,37 +105,32 @@ def system_prompt(step: str, multi_agent: bool) -> str:
     return f"{who}\nStep: {step}. {TASKS[step]}{rules}"
 
 
-def _user(payload: dict[str, Any]) -> Message:
-    return {"role": "user", "content": json.dumps(payload, ensure_ascii=False, indent=1,
-                                                  default=str)}
+def _user(step_input: BaseModel) -> Message:
+    return {"role": "user", "content": step_input.model_dump_json(exclude_none=True, indent=1)}
 
 
-def _feedback(payload: dict[str, Any], feedback: list[str]) -> dict[str, Any]:
-    if feedback:
-        payload["reviewer_feedback"] = feedback
-    return payload
+def _feedback(feedback: list[str]) -> list[str] | None:
+    return list(feedback) or None
 
 
 def requirements_messages(requirement: str, multi_agent: bool,
                           feedback: list[str]) -> list[Message]:
-    """Input of the requirements step: the user's text."""
+    """Messages of the requirements step."""
+    step = RequirementsInput(requirement=requirement, reviewer_feedback=_feedback(feedback))
     return [{"role": "system", "content": system_prompt("requirements", multi_agent)},
-            _user(_feedback({"requirement": requirement}, feedback))]
+            _user(step)]
 
 
 def architecture_messages(
     requirement: str, spec: RequirementsSpec, patterns: list[PatternCandidate],
     templates: list[TemplateCandidate], multi_agent: bool, feedback: list[str],
 ) -> list[Message]:
-    """Input of the architecture step: the spec, pattern summaries and node templates."""
-    payload = {
-        "requirement": requirement,
-        "specification": spec.model_dump(),
-        "patterns": [p.summary() for p in patterns],
-        "node_templates": [t.prompt_view() for t in templates],
-    }
+    """Messages of the architecture step: the spec, pattern summaries and node templates."""
+    step = ArchitectureInput(
+        requirement=requirement, specification=spec, patterns=[p.view() for p in patterns],
+        node_templates=[t.view() for t in templates], reviewer_feedback=_feedback(feedback))
     return [{"role": "system", "content": system_prompt("architecture", multi_agent)},
-            _user(_feedback(payload, feedback))]
+            _user(step)]
 
 
 def configuration_messages(
@@ -136,48 +138,33 @@ def configuration_messages(
     base: PatternCandidate | None, slot_values: dict[str, str],
     templates: list[TemplateCandidate], multi_agent: bool, feedback: list[str],
 ) -> list[Message]:
-    """Input of the configuration step (and of simple mode, which has no spec or plan)."""
-    payload: dict[str, Any] = {"requirement": requirement}
-    if spec is not None:
-        payload["specification"] = spec.model_dump()
-    if plan is not None:
-        payload["plan"] = plan.model_dump()
-    if base is not None:
-        payload["base_pattern"] = {**base.summary(), "graph": base.graph}
-    if slot_values:
-        payload["slot_values"] = slot_values
-    payload["node_templates"] = [t.prompt_view() for t in templates]
+    """Messages of the configuration step (and of simple mode, with no spec or plan)."""
+    step = ConfigurationInput(
+        requirement=requirement, specification=spec, plan=plan,
+        base_pattern=base.view(with_graph=True) if base is not None else None,
+        slot_values=slot_values or None, node_templates=[t.view() for t in templates],
+        reviewer_feedback=_feedback(feedback))
     return [{"role": "system", "content": system_prompt("configuration", multi_agent)},
-            _user(_feedback(payload, feedback))]
+            _user(step)]
 
 
 def quality_messages(
     requirement: str, requirements: dict[str, str], draft: WorkflowDraft,
     errors: list[str], warnings: list[str], multi_agent: bool,
 ) -> list[Message]:
-    """Input of the quality step: the workflow, the requirements and the validator's findings."""
-    payload = {
-        "requirement": requirement,
-        "requirements": [{"id": k, "text": v} for k, v in requirements.items()],
-        "workflow": draft.model_dump(exclude_none=True),
-        "validator_errors": errors,
-        "validator_warnings": warnings,
-    }
-    return [{"role": "system", "content": system_prompt("quality", multi_agent)},
-            _user(payload)]
+    """Messages of the quality step: the workflow, the requirements, the validator's findings."""
+    step = QualityInput(
+        requirement=requirement,
+        requirements=[Requirement(id=k, text=v) for k, v in requirements.items()],
+        workflow=draft, validator_errors=errors, validator_warnings=warnings)
+    return [{"role": "system", "content": system_prompt("quality", multi_agent)}, _user(step)]
 
 
 def critic_messages(
     requirement: str, spec: RequirementsSpec | None, plan: ArchitecturePlan | None,
-    draft: WorkflowDraft, errors: list[str], coverage: dict[str, Any],
+    draft: WorkflowDraft, errors: list[str], coverage: dict[str, bool],
 ) -> list[Message]:
-    """Input of the multi-agent reviewer: everything the team produced."""
-    payload = {
-        "requirement": requirement,
-        "specification": spec.model_dump() if spec else None,
-        "plan": plan.model_dump() if plan else None,
-        "workflow": draft.model_dump(exclude_none=True),
-        "remaining_validator_errors": errors,
-        "coverage": coverage,
-    }
-    return [{"role": "system", "content": system_prompt("critic", True)}, _user(payload)]
+    """Messages of the multi-agent reviewer."""
+    step = CriticInput(requirement=requirement, specification=spec, plan=plan, workflow=draft,
+                       remaining_validator_errors=errors, coverage=coverage)
+    return [{"role": "system", "content": system_prompt("critic", True)}, _user(step)]

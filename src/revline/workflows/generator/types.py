@@ -169,6 +169,80 @@ class CriticVerdict(_Strict):
     feedback: str = ""
 
 
+# Step inputs (what each step's user message carries, as JSON) -------------------------------
+class PatternView(_Strict):
+    """A retrieved pattern as a prompt shows it (the graph only for the base pattern)."""
+
+    id: str
+    name: str
+    mode: str
+    description: str
+    use_when: list[str] = Field(default_factory=list)
+    node_types: list[str] = Field(default_factory=list)
+    slots: list[dict[str, Any]] = Field(default_factory=list)
+    graph: dict[str, Any] | None = None
+
+
+class TemplateView(_Strict):
+    """A node template as a prompt shows it."""
+
+    template: str
+    name: str
+    description: str
+    type: str
+    data: dict[str, Any]
+
+
+class RequirementsInput(_Strict):
+    """Input of the requirements step."""
+
+    requirement: str
+    reviewer_feedback: list[str] | None = None
+
+
+class ArchitectureInput(_Strict):
+    """Input of the architecture step."""
+
+    requirement: str
+    specification: RequirementsSpec
+    patterns: list[PatternView]
+    node_templates: list[TemplateView]
+    reviewer_feedback: list[str] | None = None
+
+
+class ConfigurationInput(_Strict):
+    """Input of the configuration step (simple mode has no specification or plan)."""
+
+    requirement: str
+    specification: RequirementsSpec | None = None
+    plan: ArchitecturePlan | None = None
+    base_pattern: PatternView | None = None
+    slot_values: dict[str, str] | None = None
+    node_templates: list[TemplateView] = Field(default_factory=list)
+    reviewer_feedback: list[str] | None = None
+
+
+class QualityInput(_Strict):
+    """Input of the quality step: the workflow, the requirements, the validator's findings."""
+
+    requirement: str
+    requirements: list[Requirement]
+    workflow: WorkflowDraft
+    validator_errors: list[str]
+    validator_warnings: list[str]
+
+
+class CriticInput(_Strict):
+    """Input of the multi-agent reviewer: everything the team produced."""
+
+    requirement: str
+    specification: RequirementsSpec | None
+    plan: ArchitecturePlan | None
+    workflow: WorkflowDraft
+    remaining_validator_errors: list[str]
+    coverage: dict[str, bool]
+
+
 # Pipeline values ---------------------------------------------------------------------------
 @dataclass
 class PatternCandidate:
@@ -187,14 +261,19 @@ class PatternCandidate:
     slots: list[dict[str, Any]] = field(default_factory=list)
     graph: dict[str, Any] = field(default_factory=dict)
 
-    def summary(self) -> dict[str, Any]:
-        """What a prompt shows of a pattern it does not need in full."""
+    def view(self, with_graph: bool = False) -> PatternView:
+        """The pattern as a prompt shows it; the graph only when it is the base."""
         nodes = self.graph.get("nodes") if isinstance(self.graph, dict) else None
         kinds = [str((n.get("data") or {}).get("type")) for n in nodes or []
                  if isinstance(n, dict)]
-        return {"id": self.id, "name": self.name, "mode": self.mode,
-                "description": self.description, "use_when": self.use_when,
-                "node_types": kinds, "slots": self.slots}
+        return PatternView(id=self.id, name=self.name, mode=self.mode,
+                           description=self.description, use_when=self.use_when,
+                           node_types=kinds, slots=self.slots,
+                           graph=self.graph if with_graph else None)
+
+    def summary(self) -> dict[str, Any]:
+        """JSON of the pattern without its graph (API and CLI listings)."""
+        return self.view().model_dump(exclude_none=True)
 
 
 @dataclass
@@ -209,10 +288,10 @@ class TemplateCandidate:
     data: dict[str, Any]
     score: float = 0.0
 
-    def prompt_view(self) -> dict[str, Any]:
-        """The template as the configuration step sees it."""
-        return {"template": self.template_id, "name": self.name,
-                "description": self.description, "type": self.node_type, "data": self.data}
+    def view(self) -> TemplateView:
+        """The template as the architecture and configuration steps see it."""
+        return TemplateView(template=self.template_id, name=self.name,
+                            description=self.description, type=self.node_type, data=self.data)
 
 
 @dataclass
