@@ -163,3 +163,17 @@ def api_key_all(client: TestClient, auth: dict[str, str]) -> dict[str, str]:
     from revline.kernel.db import get_database
 
     return api_key(get_database(get_settings()), "acme", ["llm:read"])
+
+
+def test_a_client_chosen_id_names_the_generation_once(
+    client: TestClient, auth: dict[str, str]
+) -> None:
+    chosen = str(uuid.uuid4())
+    body = {"requirement": BOT, "id": chosen, "wait": False}
+    queued = client.post("/api/v1/generate/simple", json=body, headers=auth)
+    assert queued.status_code == 202
+    assert queued.json()["id"] == chosen
+    assert queued.json()["status"] == "queued"
+    again = client.post("/api/v1/generate/simple", json=body, headers=auth)
+    assert again.status_code == 409
+    assert "already in use" in again.json()["detail"]
