@@ -39,6 +39,7 @@ from revline.workflows.generator.types import (
     Emit,
     GenerationResult,
     PatternCandidate,
+    Quality,
     QualityReview,
     RequirementsSpec,
     TemplateCandidate,
@@ -288,6 +289,7 @@ class Pipeline:
         assert state.candidate is not None
         with self.stage("quality", "checking the workflow") as out:
             review: QualityReview | None = None
+            judged = False  # the last review saw the final candidate (no fix applied since)
             while True:
                 errors = state.candidate.error_lines()
                 if not errors and not assess:
@@ -301,14 +303,20 @@ class Pipeline:
                 review = self.llm.ask("quality", prompts.quality_messages(
                     text, state.requirements, state.draft, errors,
                     state.candidate.warning_lines(), multi_agent), QualityReview)
+                judged = True
                 if not errors or review.fixed is None or state.rounds >= self.ctx.max_rounds:
                     break
                 state.draft = review.fixed
                 state.rounds += 1
+                judged = False
                 state.candidate = self._build(state.draft, f"quality round {state.rounds}")
-            state.review = review
+            # Only a judgement of the final workflow, asked for as one, counts in the score.
+            state.review = review if judged and assess else None
+            if review is not None and review.issues:
+                self.ctx.notes += [f"quality step: {i}" for i in review.issues[:5]
+                                   if f"quality step: {i}" not in self.ctx.notes]
             out.update(rounds=state.rounds, errors=len(state.candidate.error_lines()),
-                       assessment=review.assessment if review else None)
+                       assessment=state.review.assessment if state.review else None)
 
     def _critic(self) -> CriticVerdict:
         state = self.state
@@ -356,7 +364,7 @@ class Pipeline:
             llm_calls=llm.calls if llm else 0,
         )
 
-    def _score(self, candidate: Candidate, mode: str, errors: int, warnings: int) -> Any:
+    def _score(self, candidate: Candidate, mode: str, errors: int, warnings: int) -> Quality:
         state = self.state
         review = state.review
         if review is not None and review.coverage:
