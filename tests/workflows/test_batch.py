@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -174,7 +173,3 @@ def client_events(session: Any, tenant_id: uuid.UUID, generation_id: uuid.UUID) 
     from revline.workflows.repository import EventRepository
 
     return [e.message for e in EventRepository(session, tenant_id).since(generation_id, 0)]
-
-
-def _dump(value: Any) -> str:
-    return json.dumps(value, default=str)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import uuid
-from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -248,7 +247,3 @@ def test_regenerate_makes_a_new_version_with_fresh_answers(
     assert detail["version"] == 2
     assert detail["cost_usd_micros"] == sum(
         r.cost_usd_micros for r in ledger(db, first.generation_id))
-
-
-def _collect(into: list[Any]) -> Any:
-    return lambda *event: into.append(event)
