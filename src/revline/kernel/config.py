@@ -189,6 +189,17 @@ class Settings(BaseSettings):
     hubspot_webhook_max_age_s: int = Field(default=300, ge=1)
 
     # --- Workflows: generator, validator, history ---
+    workflows_model: str = "default"  # gateway alias (or model) every generation step uses
+    workflows_max_tokens: int = Field(default=4096, ge=256, le=32_000)  # per step answer
+    workflows_max_rounds: int = Field(default=3, ge=0, le=10)  # validator -> quality fixes
+    workflows_max_revisions: int = Field(default=2, ge=0, le=5)  # multi-agent send-backs
+    workflows_patterns_k: int = Field(default=5, ge=1, le=20)  # patterns retrieved per run
+    workflows_templates_k: int = Field(default=3, ge=0, le=20)  # node templates offered
+    workflows_max_requirement_chars: int = Field(default=4000, ge=100, le=100_000)
+    workflows_max_batch: int = Field(default=500, ge=1, le=10_000)
+    workflows_stale_after_s: float = Field(default=900.0, ge=1)  # silent run -> re-queued
+    workflows_event_poll_s: float = Field(default=0.25, gt=0, le=10)  # SSE/WS poll interval
+    workflows_stream_timeout_s: float = Field(default=1800.0, gt=0)  # longest SSE/WS stream
 
     @field_validator("home", mode="after")
     @classmethod

@@ -1,4 +1,4 @@
-"""`revline workflows ...`: generate and validate Dify workflow DSL."""
+"""`revline workflows validate`: check Dify DSL files against Dify's own rules."""
 
 from __future__ import annotations
 
@@ -8,14 +8,9 @@ from typing import Annotated, Any
 
 import typer
 
-app = typer.Typer(help="Generate and validate Dify workflow DSL.", no_args_is_help=True)
+from revline.workflows.cli.base import app
 
 EXIT_VALID, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
-
-
-@app.callback()
-def workflows() -> None:
-    """Dify workflow DSL: validate files now; generation builds on the same validator."""
 
 
 @app.command("validate")

@@ -1,0 +1,44 @@
+"""The quality score: validity, coverage and the quality step's assessment."""
+
+from __future__ import annotations
+
+from revline.workflows.generator import scoring
+from revline.workflows.generator.types import Coverage
+
+
+def test_score_weights_and_the_cap_on_invalid_workflows() -> None:
+    full = scoring.score(errors=0, warnings=0, covered=["a", "b"], uncovered=[],
+                         assessment=0.5, coverage_method="quality step")
+    assert full.score == 90.0  # 50 + 30 + 0.2 * 50
+    warned = scoring.score(errors=0, warnings=2, covered=["a"], uncovered=["b"],
+                           assessment=None, coverage_method="lexical")
+    assert warned.validity == 0.8
+    assert warned.score == 68.0  # 60 * 0.8 + 40 * 0.5
+    assert scoring.validity(0, 9) == 0.5  # warnings never push a valid DSL below half
+    invalid = scoring.score(errors=1, warnings=0, covered=["a"], uncovered=[],
+                            assessment=1.0, coverage_method="quality step")
+    assert invalid.validity == 0.0
+    assert invalid.score == 40.0  # 0 + 30 + 20 = 50, capped
+
+
+def test_judged_coverage_needs_nodes_that_exist() -> None:
+    covered, uncovered = scoring.judged_coverage(
+        {"R1": "answer from docs", "R2": "escalate", "R3": "log"},
+        [Coverage(requirement_id="R1", covered=True, node_ids=["llm"]),
+         Coverage(requirement_id="R2", covered=True, node_ids=["made_up"]),
+         Coverage(requirement_id="R3", covered=False)],
+        {"start", "llm"})
+    assert covered == ["answer from docs"]
+    assert uncovered == ["escalate", "log"]
+
+
+def test_lexical_coverage_and_requirement_splitting() -> None:
+    parts = scoring.split_requirements(
+        "Answer customer questions from the docs. Escalate angry customers to Slack; "
+        "log every conversation in the CRM")
+    assert parts == ["Answer customer questions from the docs",
+                     "Escalate angry customers to Slack", "log every conversation in the CRM"]
+    text = "Search docs. Answer the customer's question. Post escalations to a Slack webhook."
+    covered, uncovered = scoring.lexical_coverage(parts, text)
+    assert covered == parts[:2]
+    assert uncovered == parts[2:]
