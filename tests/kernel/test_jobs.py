@@ -128,5 +128,6 @@ def test_worker_beat_schedule_has_every_domains_entries() -> None:
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     ).stdout.split()
-    for entry in ("purge-cache-hourly", "ads-crm-sync-hourly", "experiments-sweep-pending"):
+    for entry in ("purge-cache-hourly", "ads-crm-sync-hourly", "experiments-sweep-pending",
+                  "kb-optimize-hourly", "workflows-resume-stalled"):
         assert entry in out, out

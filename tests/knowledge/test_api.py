@@ -244,21 +244,3 @@ def test_beat_schedules_optimize() -> None:
     app = make_celery(get_settings())
     assert app.conf.beat_schedule["kb-optimize-hourly"]["task"] == "kb.optimize"
 
-
-def test_running_beat_gets_the_optimize_entry(tmp_path: Path) -> None:
-    """The worker builds its Celery app before importing task modules; the beat_init hook
-    still hands the scheduler our entry."""
-    from celery.beat import Service
-    from celery.signals import beat_init
-
-    import revline.knowledge.tasks  # noqa: F401 - connects the hook
-
-    app = make_celery(get_settings())
-    app.conf.beat_schedule.pop("kb-optimize-hourly", None)
-    service = Service(app, schedule_filename=str(tmp_path / "beat-schedule"))
-    try:
-        assert "kb-optimize-hourly" not in service.scheduler.schedule
-        beat_init.send(sender=service)
-        assert service.scheduler.schedule["kb-optimize-hourly"].task == "kb.optimize"
-    finally:
-        service.scheduler.close()

@@ -7,12 +7,9 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from celery.signals import beat_init
-
 from revline.kernel.config import get_settings
 from revline.kernel.db import get_database
 from revline.kernel.jobs import periodic, task
-from revline.kernel.jobs.app import _BEAT
 
 log = logging.getLogger(__name__)
 OPTIMIZE_ENTRY = "kb-optimize-hourly"
@@ -66,14 +63,3 @@ def optimize() -> list[dict[str, Any]]:
 
 periodic(OPTIMIZE_ENTRY, "kb.optimize", timedelta(hours=1))
 
-
-def _add_schedule(sender: Any, **_: Any) -> None:
-    """The Celery app may be built before this module is imported (the worker imports task
-    modules after creating the app), so hand our entry to the running scheduler too."""
-    scheduler = getattr(sender, "scheduler", None)
-    if scheduler is not None and OPTIMIZE_ENTRY not in scheduler.schedule:
-        task_name, every = _BEAT[OPTIMIZE_ENTRY]
-        scheduler.update_from_dict({OPTIMIZE_ENTRY: {"task": task_name, "schedule": every}})
-
-
-beat_init.connect(_add_schedule, weak=False)

@@ -7,13 +7,10 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from celery.signals import beat_init
-
 from revline.kernel.config import get_settings
 from revline.kernel.db import get_database
 from revline.kernel.errors import RevlineError
 from revline.kernel.jobs import enqueue_after_commit, periodic, task
-from revline.kernel.jobs.app import _BEAT
 
 log = logging.getLogger(__name__)
 SWEEP_ENTRY = "workflows-resume-stalled"
@@ -61,14 +58,3 @@ def resume_stalled() -> int:
 
 periodic(SWEEP_ENTRY, "workflows.resume_stalled", timedelta(minutes=5))
 
-
-def _add_schedule(sender: Any, **_: Any) -> None:
-    """The worker may build the Celery app before importing this module; give the running
-    scheduler our entry too."""
-    scheduler = getattr(sender, "scheduler", None)
-    if scheduler is not None and SWEEP_ENTRY not in scheduler.schedule:
-        task_name, every = _BEAT[SWEEP_ENTRY]
-        scheduler.update_from_dict({SWEEP_ENTRY: {"task": task_name, "schedule": every}})
-
-
-beat_init.connect(_add_schedule, weak=False)
