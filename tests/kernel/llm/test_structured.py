@@ -48,6 +48,19 @@ def test_malformed_json_is_repaired_once_with_the_error(
     assert [r.status for r in ledger(gateway.settings)] == ["invalid", "ok"]
 
 
+def test_structured_result_bills_the_discarded_answer_too(
+    gateway: LLMGateway, emu: LLMEmulator, scope: CallScope
+) -> None:
+    emu.responder = lambda req: GOOD
+    emu.inject(Fault("malformed_json"))
+    lead, result = gateway.structured_result(user("score Acme"), schema=Lead, scope=scope)
+    assert lead.score == 87
+    rows = ledger(gateway.settings)
+    assert [r.status for r in rows] == ["invalid", "ok"]
+    assert all(r.cost_usd_micros > 0 for r in rows)
+    assert result.cost_usd_micros == sum(r.cost_usd_micros for r in rows)
+
+
 def test_invalid_twice_falls_back_to_the_next_model(
     gateway: LLMGateway, emu: LLMEmulator, scope: CallScope
 ) -> None:

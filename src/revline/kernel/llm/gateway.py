@@ -14,6 +14,7 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict
+from dataclasses import replace
 from typing import Any, TypeVar, Unpack, overload
 
 from pydantic import BaseModel
@@ -61,6 +62,8 @@ class _Plan:
         self.candidates = self.chain
         self.errors: list[str] = []
         self.repair_index: int | None = None
+        # Invalid answers were paid for too; the final ChatResult carries their cost.
+        self.discarded_usd_micros = 0
 
     @property
     def repairing(self) -> bool:
@@ -70,7 +73,14 @@ class _Plan:
     def take(self, unit: Unit | None) -> tuple[ChatResult, Any] | None:
         """The answer when the unit produced a valid one, else set up the next unit."""
         if unit is not None and unit[2] is None:
-            return unit[0], unit[1]
+            result = unit[0]
+            if self.discarded_usd_micros:
+                result = replace(
+                    result, cost_usd_micros=result.cost_usd_micros + self.discarded_usd_micros
+                )
+            return result, unit[1]
+        if unit is not None:
+            self.discarded_usd_micros += unit[0].cost_usd_micros
         if self.repair_index is None:
             assert unit is not None  # a failed first unit raises instead
             result, _, invalid, index = unit
@@ -126,6 +136,17 @@ class LLMGateway(GatewayCore):
         """A validated Pydantic instance (or schema-checked JSON for a dict schema)."""
         json_schema, validator = _schema_parts(schema)
         return self._complete(self._json_call(messages, json_schema, options), validator)[1]
+
+    def structured_result(
+        self, messages: list[Message], *, schema: type[M],
+        **options: Unpack[CallOptions],
+    ) -> tuple[M, ChatResult]:
+        """`structured` plus its ChatResult, for callers that account cost per step."""
+        json_schema, validator = _schema_parts(schema)
+        result, value = self._complete(self._json_call(messages, json_schema, options), validator)
+        if not isinstance(value, schema):
+            value = schema.model_validate(value)
+        return value, result
 
     def stream(self, messages: list[Message], **options: Unpack[CallOptions]) -> TextStream:
         """Text deltas; falls back only before the first one, then StreamTruncated on a break."""

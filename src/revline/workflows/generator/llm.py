@@ -15,7 +15,6 @@ from typing import TypeVar
 from pydantic import BaseModel
 
 from revline.kernel.llm import CallScope, ChatResult, LLMGateway
-from revline.kernel.llm.structured import model_validator
 from revline.workflows.generator.prompts import Message
 
 M = TypeVar("M", bound=BaseModel)
@@ -44,18 +43,12 @@ class StepLLM:
 
     def ask(self, step: str, messages: list[Message], schema: type[M]) -> M:
         """A validated `schema` instance from the gateway, with its cost recorded."""
-        # `structured()` returns only the instance; its two halves give the ChatResult too
-        # (the same cache lookup, repair-once and fallback path).
-        call = self.gateway._json_call(
-            messages, schema.model_json_schema(),
-            {"model": self.model, "max_tokens": self.max_tokens, "temperature": 0.0,
-             "scope": self.scope(step), "cache": self.cache},
+        value, result = self.gateway.structured_result(
+            messages, schema=schema, model=self.model, max_tokens=self.max_tokens,
+            temperature=0.0, scope=self.scope(step), cache=self.cache,
         )
-        result, value = self.gateway._complete(call, model_validator(schema))
         self.calls += 1
         self.cost_usd_micros += result.cost_usd_micros
         self.by_step[step] = self.by_step.get(step, 0) + result.cost_usd_micros
         self.results.append(result)
-        if not isinstance(value, schema):  # the validator returns the model instance
-            value = schema.model_validate(value)
         return value
