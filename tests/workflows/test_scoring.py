@@ -42,3 +42,20 @@ def test_lexical_coverage_and_requirement_splitting() -> None:
     covered, uncovered = scoring.lexical_coverage(parts, text)
     assert covered == parts[:2]
     assert uncovered == parts[2:]
+
+
+def test_the_app_text_that_echoes_the_requirement_does_not_count_as_coverage() -> None:
+    requirement = "Send every invoice to the accounting team over Telegram"
+    document = {
+        "app": {"name": requirement, "description": f"Generated for: {requirement}"},
+        "workflow": {"graph": {"nodes": [
+            {"id": "start", "data": {"type": "start", "title": "Start"}},
+            {"id": "llm", "data": {"type": "llm", "title": "Summarize the meeting notes"}},
+        ]}},
+    }
+    text = scoring.graph_text(document)
+    assert "Telegram" not in text
+    assert "Summarize the meeting notes" in text
+    covered, uncovered = scoring.lexical_coverage([requirement], text)
+    assert covered == []
+    assert uncovered == [requirement]

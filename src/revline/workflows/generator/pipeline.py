@@ -374,10 +374,8 @@ class Pipeline:
                                                          ids)
             method = "quality step"
         else:
-            extra = [state.base.description, *state.base.use_when] if state.base else []
             covered, uncovered = scoring.lexical_coverage(
-                list(state.requirements.values()),
-                scoring.graph_text(candidate.document, extra))
+                list(state.requirements.values()), scoring.graph_text(candidate.document))
             method = "lexical"
         assessment = review.assessment if review is not None and mode != "retrieval" else None
         return scoring.score(errors=errors, warnings=warnings, covered=covered,

@@ -8,8 +8,8 @@
   LLM, the quality step judges each one and names the nodes that cover it; a claim whose
   nodes are not in the final graph does not count. Without one (or when the quality step
   did not judge), a requirement counts as covered when at least 40% of its content words
-  (stems) appear in the workflow's text: titles, prompts, instructions, code, URLs, and the
-  base pattern's description.
+  (stems) appear in the text of the workflow's nodes: titles, prompts, instructions, code
+  and URLs (not the app's name or description, which echo the requirement).
 - assessment: the quality step's own 0-1 judgement of fitness.
 An invalid workflow is capped at 40, so it never outranks a valid one.
 """
@@ -17,7 +17,6 @@ An invalid workflow is capped at 40, so it never outranks a valid one.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from typing import Any
 
 from revline.workflows.generator.slots import words
@@ -53,12 +52,14 @@ def split_requirements(text: str) -> list[str]:
     return out or [text.strip()]
 
 
-def graph_text(document: dict[str, Any] | None, extra: Iterable[str] = ()) -> str:
-    """The words a workflow shows: every string in node data plus the app's name and text."""
-    chunks: list[str] = list(extra)
+def graph_text(document: dict[str, Any] | None) -> str:
+    """The words a workflow's nodes show: every string in node data.
+
+    Not the app's name or description: generation writes those from the requirement itself,
+    so counting them would mark every requirement covered whatever the graph does.
+    """
+    chunks: list[str] = []
     if isinstance(document, dict):
-        app = document.get("app") or {}
-        chunks += [str(app.get("name", "")), str(app.get("description", ""))]
         graph = (document.get("workflow") or {}).get("graph") or {}
         stack: list[Any] = [n.get("data") for n in graph.get("nodes") or [] if isinstance(n, dict)]
         while stack:
