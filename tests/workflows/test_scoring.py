@@ -32,6 +32,17 @@ def test_judged_coverage_needs_nodes_that_exist() -> None:
     assert uncovered == ["escalate", "log"]
 
 
+def test_a_coverage_claim_naming_no_node_does_not_count() -> None:
+    # The quality step is asked to name the covering nodes; a bare "covered" backs nothing.
+    covered, uncovered = scoring.judged_coverage(
+        {"R1": "answer from docs", "R2": "escalate"},
+        [Coverage(requirement_id="R1", covered=True, node_ids=["llm"]),
+         Coverage(requirement_id="R2", covered=True, node_ids=[])],
+        {"start", "llm"})
+    assert covered == ["answer from docs"]
+    assert uncovered == ["escalate"]
+
+
 def test_lexical_coverage_and_requirement_splitting() -> None:
     parts = scoring.split_requirements(
         "Answer customer questions from the docs. Escalate angry customers to Slack; "

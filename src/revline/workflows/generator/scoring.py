@@ -5,8 +5,8 @@
 
 - validity: 0 with any validator error; otherwise 1 - 0.1 per warning, at least 0.5.
 - coverage: the share of the requirement's atomic requirements the workflow covers. With an
-  LLM, the quality step judges each one and names the nodes that cover it; a claim whose
-  nodes are not in the final graph does not count. Without one (or when the quality step
+  LLM, the quality step judges each one and names the nodes that cover it; a claim that
+  names no node of the final graph does not count. Without one (or when the quality step
   did not judge), a requirement counts as covered when at least 40% of its content words
   (stems) appear in the text of the workflow's nodes: titles, prompts, instructions, code
   and URLs (not the app's name or description, which echo the requirement).
@@ -94,8 +94,10 @@ def judged_coverage(
     uncovered: list[str] = []
     for rid, text in requirements.items():
         claim = verdict.get(rid)
-        backed = claim is not None and claim.covered and (
-            not claim.node_ids or any(n in node_ids for n in claim.node_ids))
+        # A claim must name at least one node of the final graph: "covered" alone is the
+        # model's word for it, which this score exists to check.
+        backed = claim is not None and claim.covered and any(
+            n in node_ids for n in claim.node_ids)
         (covered if backed else uncovered).append(text)
     return covered, uncovered
 
