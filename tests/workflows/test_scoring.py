@@ -70,3 +70,23 @@ def test_the_app_text_that_echoes_the_requirement_does_not_count_as_coverage() -
     covered, uncovered = scoring.lexical_coverage([requirement], text)
     assert covered == []
     assert uncovered == [requirement]
+
+
+def test_a_url_or_address_copied_from_the_requirement_is_one_word_not_many() -> None:
+    # Retrieval fills a pattern's URL slot with the requirement's own URL: finding it in the
+    # graph shows the URL is used, not that "news", "example" and "api" are covered.
+    requirement = ("Every morning fetch the top stories from https://news.example/api and "
+                   "email a digest to team@globex.example")
+    document = {"workflow": {"graph": {"nodes": [
+        {"id": "fetch", "data": {"type": "http-request", "title": "Fetch metrics",
+                                 "url": "https://news.example/api"}},
+        {"id": "post", "data": {"type": "http-request", "title": "Post to channel",
+                                "url": "https://hooks.slack.com/services/T0/B0/x"}},
+    ]}}}
+    covered, uncovered = scoring.lexical_coverage([requirement], scoring.graph_text(document))
+    assert covered == []
+    assert uncovered == [requirement]
+    stems = scoring.content_stems(requirement)
+    assert "https://news.example/api" in stems
+    assert "team@globex.example" in stems
+    assert not {"news", "globe", "team"} & stems

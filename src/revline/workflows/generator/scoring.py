@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from revline.workflows.generator.slots import words
+from revline.workflows.generator.slots import EMAIL_RE, URL_RE, words
 from revline.workflows.generator.types import Coverage, Quality
 
 INVALID_CAP = 40.0
@@ -41,8 +41,20 @@ def stem(word: str) -> str:
 
 
 def content_stems(text: str) -> set[str]:
-    """Stems of the content words of a text."""
-    return {stem(w) for w in words(text) if len(w) > 2 and w not in _STOP and not w.isdigit()}
+    """Stems of the content words of a text; a URL or email address is one word.
+
+    Whole, because slot filling copies them from the requirement into the graph verbatim:
+    split into words, one copied URL would "cover" several of the requirement's words.
+    """
+    found: set[str] = set()
+
+    def whole(match: re.Match[str]) -> str:
+        found.add(match.group(0).lower().rstrip(".,;:!?"))
+        return " "
+
+    rest = EMAIL_RE.sub(whole, URL_RE.sub(whole, text))
+    return found | {stem(w) for w in words(rest)
+                    if len(w) > 2 and w not in _STOP and not w.isdigit()}
 
 
 def split_requirements(text: str) -> list[str]:
@@ -69,7 +81,7 @@ def graph_text(document: dict[str, Any] | None) -> str:
             elif isinstance(value, list):
                 stack.extend(value)
             elif isinstance(value, str):
-                chunks.append(value.replace("_", " "))
+                chunks.append(value)  # words() splits snake_case; URLs must stay whole
     return "\n".join(chunks)
 
 
