@@ -57,6 +57,15 @@ def test_fresh_machine_without_keys_writes_a_valid_dsl_file(
     assert failed.stderr.startswith("error: the requirement is empty")
 
 
+def test_an_unwritable_output_is_refused_before_generating(tmp_path: Path) -> None:
+    from revline.kernel.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match="is a directory; name a file"):
+        cli("generate", "Summarise meeting notes into action items", "-o", str(tmp_path))
+    history = json.loads(cli("history", "--json").output)
+    assert history == []  # refused up front: nothing generated, nothing to clean up
+
+
 def test_generate_show_history_edit_diff(tmp_path: Path) -> None:
     out = tmp_path / "bot.yml"
     result = cli("generate", "A chatbot for Globex answering customer questions from the "
