@@ -160,3 +160,17 @@ def test_batch_inline_from_a_file(tmp_path: Path) -> None:
     assert all(validate_file(f).valid for f in files)
     status = cli("batch-status", data["id"])
     assert "2/2 finished" in status.stdout
+
+
+@pytest.mark.parametrize(("content", "reason"), [
+    ("[1, 2", "not valid JSON"),
+    ("[1, 2]", "item 1: expected a requirement string or"),
+])
+def test_a_bad_batch_file_is_a_one_line_error(tmp_path: Path, content: str, reason: str) -> None:
+    from revline.kernel.errors import InvalidInput
+    from revline.workflows.cli.generate import read_batch_file
+
+    path = tmp_path / "batch.json"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(InvalidInput, match=reason):
+        read_batch_file(path)

@@ -187,8 +187,20 @@ def read_batch_file(path: Path) -> list[dict[str, Any]]:
     stripped = text.strip()
     items: list[dict[str, Any]] = []
     if stripped.startswith("["):
-        data = json.loads(stripped)
-        return [{"requirement": d} if isinstance(d, str) else dict(d) for d in data]
+        try:
+            data = json.loads(stripped)
+        except json.JSONDecodeError as exc:
+            raise InvalidInput(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}, "
+                               f"column {exc.colno})") from exc
+        for number, d in enumerate(data, 1):
+            if isinstance(d, str):
+                items.append({"requirement": d})
+            elif isinstance(d, dict):
+                items.append(dict(d))
+            else:
+                raise InvalidInput(f"{path}: item {number}: expected a requirement string or "
+                                   f"{{\"requirement\": ...}}, got {json.dumps(d)[:60]}")
+        return items
     for number, line in enumerate(text.splitlines(), 1):
         line = line.strip()
         if not line or line.startswith("#"):
