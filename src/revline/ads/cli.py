@@ -197,7 +197,9 @@ def sync(tenant: TenantOpt = None) -> None:
 @app.command("evaluate")
 def evaluate(
     tenant: TenantOpt = None,
-    execute: Annotated[bool, typer.Option("--execute", help="Apply the changes now.")] = False,
+    execute: Annotated[bool, typer.Option(
+        "--execute", help="Run one executor pass right after; each change still waits out its "
+        "jitter (REVLINE_ADS_JITTER_MAX_S) and the guards.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Run the decision rules now and queue their changes (apply with `revline ads execute`)."""
