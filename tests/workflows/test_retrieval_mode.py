@@ -130,3 +130,19 @@ def test_an_empty_library_is_a_clear_error(db: Database, tenant_id: uuid.UUID) -
     assert row["status"] == "failed"
     assert row["error_status"] == 409
     assert row["version"] is None
+
+
+def test_a_regeneration_is_not_announced_as_a_resumed_run(
+    db: Database, tenant_id: uuid.UUID
+) -> None:
+    from revline.workflows.models import WorkflowEvent
+
+    first = service.generate(db, get_settings(), tenant_id, "summarise meeting notes",
+                             "retrieval")
+    _, second = service.regenerate(db, get_settings(), tenant_id, str(first.generation_id))
+    assert second is not None
+    assert second.version == 2
+    with db.session() as session:
+        messages = list(session.scalars(select(WorkflowEvent.message).where(
+            WorkflowEvent.generation_id == first.generation_id)))
+    assert not [m for m in messages if "interrupted" in m]
