@@ -94,6 +94,12 @@ def test_sys_query_only_in_chatflows() -> None:
     assert check(_prompt(simple_workflow(), "{{#sys.user_id#}}")).valid
 
 
+def test_rag_variables_only_in_rag_pipelines() -> None:
+    error = the_error(_prompt(simple_workflow(), "{{#rag.shared.source_url#}}"))
+    assert error.code == "var.rag_outside"
+    assert "only exist in RAG pipelines" in error.message
+
+
 def test_sys_variables_are_difys_own() -> None:
     # sys.* is Dify's fixed set (SystemVariableKey); a misspelt one resolves to nothing.
     error = the_error(_prompt(simple_chatflow(), "{{#sys.querry#}}"))

@@ -155,6 +155,10 @@ class Resolver:
                                f"it to workflow.{block}")
             return
         if head == "rag":
+            if self.model.mode != "rag-pipeline":
+                self.col.error(path, "var.rag_outside",
+                               f"{where} uses a rag variable, but those only exist in RAG "
+                               "pipelines; use a start input or an upstream node's output")
             return
         target = self.model.by_id.get(head)
         if target is None:
