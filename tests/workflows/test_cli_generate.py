@@ -174,3 +174,17 @@ def test_a_bad_batch_file_is_a_one_line_error(tmp_path: Path, content: str, reas
     path.write_text(content, encoding="utf-8")
     with pytest.raises(InvalidInput, match=reason):
         read_batch_file(path)
+
+
+def test_show_names_uncovered_requirements_and_refuses_a_directory(tmp_path: Path) -> None:
+    from revline.kernel.errors import InvalidInput
+
+    out = tmp_path / "digest.yml"
+    cli("generate", "Every morning fetch the top stories from https://news.example/api and "
+        "email a digest to team@globex.example", "-o", str(out), "-q")
+    [row] = json.loads(cli("history", "--json").output)
+    shown = cli("show", row["id"]).output
+    assert "uncovered" in shown
+    assert "email a digest" in shown
+    with pytest.raises(InvalidInput, match="cannot write"):
+        cli("show", row["id"], "-o", str(tmp_path))
