@@ -83,3 +83,16 @@ def test_cli_errors_are_one_line_and_nonzero(revline_home: Path, db: Database) -
     assert len(proc.stderr.strip().splitlines()) == 1
     with pytest.raises(NotFound):
         runner.invoke(app, ["history", "--ad", "nope"], catch_exceptions=False)
+
+
+def test_cli_bad_values_are_invalid_input_not_tracebacks(db: Database) -> None:
+    for args, why in [
+        (["add", "a-1", "--account", "acct", "--budget", "50", "--platform", "tiktok"],
+         "--platform: Input should be 'meta' or 'manual'"),
+        (["add", "a-1", "--account", "acct", "--budget", "-5"],
+         "--budget: Input should be greater than or equal to 0"),
+        (["decisions", "--evaluation", "latest"], "--evaluation 'latest' is not an evaluation id"),
+    ]:
+        with pytest.raises(InvalidInput, match=why):
+            runner.invoke(app, args, catch_exceptions=False)
+    assert "[]" in ok("status", "--json")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -202,30 +203,69 @@ def test_webhook_endpoint_401_422_and_queueing(db: Database, client: TestClient)
         assert row.body[0]["propertyValue"] == "closedwon"
 
 
+def _clicked_ad(db: Database, tenant_id: uuid.UUID, external_id: str) -> tuple[str, str]:
+    """An ad that spent $1,000 and one tracked click on it: (ad id, click id)."""
+    ad = make_ad(db, tenant_id, external_id, spend=100_000)
+    with db.session() as session:
+        click = service.track_click(session, tenant_id, service.get_rules(session, tenant_id),
+                                    ClickIn(ad_id=ad, occurred_at=CLICK_TIME))
+        return str(ad), str(click.id)
+
+
+def _deliver(db: Database, tenant_id: uuid.UUID, events: list[dict[str, Any]]
+             ) -> dict[str, Any]:
+    """A signed delivery, stored by the endpoint's code and processed as the worker would."""
+    body, headers = signed_webhook(URL, events)
+    with db.session() as session:
+        event_id = service.store_webhook(
+            session, get_settings(), method="POST", uri=URL, body=body,
+            signature=headers["X-HubSpot-Signature-v3"],
+            timestamp=headers["X-HubSpot-Request-Timestamp"]).id
+    with db.session() as session:
+        return service.process_webhook(session, get_settings(), tenant_id, event_id)
+
+
 def test_webhook_without_api_access_updates_known_deals(
     db: Database, tenant_id: uuid.UUID, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from revline.ads.schemas import CrmIngestIn
 
-    a = make_ad(db, tenant_id, "w-a", spend=100_000)
+    _, click = _clicked_ad(db, tenant_id, "w-a")
     with db.session() as session:
-        click = service.track_click(session, tenant_id, service.get_rules(session, tenant_id),
-                                    ClickIn(ad_id=a, occurred_at=CLICK_TIME))
         service.set_rule(session, tenant_id, "stage_values.closedwon", "500000")
         service.ingest(session, tenant_id, CrmIngestIn.model_validate({"deals": [
             {"deal_id": "77", "stage": "appointmentscheduled", "amount": "900",
-             "click_id": str(click.id), "created_at": "2026-11-19T10:00:00Z"}]}))
+             "click_id": click, "created_at": "2026-11-19T10:00:00Z"}]}))
     assert _values(db)["w-a"] == (0, 1)
     monkeypatch.setenv("REVLINE_HUBSPOT_CLIENT_SECRET", HUBSPOT_SECRET)
     get_settings.cache_clear()
-    body, headers = signed_webhook(URL, [deal_event(77, value="closedwon"),
-                                         deal_event(999, value="closedwon", event_id=2)])
-    with db.session() as session:
-        row = service.store_webhook(session, get_settings(), method="POST", uri=URL, body=body,
-                                    signature=headers["X-HubSpot-Signature-v3"],
-                                    timestamp=headers["X-HubSpot-Request-Timestamp"])
-        event_id = row.id
-    with db.session() as session:
-        result = service.process_webhook(session, get_settings(), tenant_id, event_id)
+    result = _deliver(db, tenant_id, [deal_event(77, value="closedwon"),
+                                      deal_event(999, value="closedwon", event_id=2)])
     assert (result["updated"], result["skipped"]) == (1, 1)
     assert _values(db)["w-a"] == (500_000, 1)
+
+
+def test_webhook_without_api_access_clears_amounts_and_restores_deals(
+    db: Database, tenant_id: uuid.UUID, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from revline.ads.schemas import CrmIngestIn
+
+    _, click = _clicked_ad(db, tenant_id, "w-b")
+    with db.session() as session:
+        service.set_rule(session, tenant_id, "value_source", "probability")
+        service.set_rule(session, tenant_id, "expected_deal_value_minor", "200000")
+        service.ingest(session, tenant_id, CrmIngestIn.model_validate({
+            "pipelines": [{"id": "default", "stages": [
+                {"id": "appointmentscheduled", "probability": 0.5}]}],
+            "deals": [{"deal_id": "78", "stage": "appointmentscheduled", "amount": "900",
+                       "click_id": click, "created_at": "2026-11-19T10:00:00Z"}]}))
+    assert _values(db)["w-b"] == (45_000, 1)  # 0.5 x 900.00
+    monkeypatch.setenv("REVLINE_HUBSPOT_CLIENT_SECRET", HUBSPOT_SECRET)
+    get_settings.cache_clear()
+    # The amount was cleared in HubSpot: the expected deal value stands in again.
+    assert _deliver(db, tenant_id, [deal_event(78, prop="amount", value="")])["updated"] == 1
+    assert _values(db)["w-b"] == (100_000, 1)  # 0.5 x 2,000.00
+    assert _deliver(db, tenant_id, [deal_event(78, "deal.deletion")])["archived"] == 1
+    assert _values(db)["w-b"] == (0, 0)
+    assert _deliver(db, tenant_id, [deal_event(78, "deal.restore", event_id=3)])["updated"] == 1
+    assert _values(db)["w-b"] == (100_000, 1)

@@ -45,6 +45,14 @@ def _queue(db: Database, tenant_id: uuid.UUID, ad_id: uuid.UUID, budget: int) ->
                                       execute_after=False).id
 
 
+def _one_change(db: Database, meta: MetaEmulator, tenant_id: uuid.UUID, adset: str,
+                requested: int) -> tuple[Ad, uuid.UUID]:
+    """A synced $100/day ad set with one queued budget change: (ad, change id)."""
+    meta.add_adset(adset, daily_budget=10_000)
+    ad = _synced(db, meta, tenant_id)[adset]
+    return ad, _queue(db, tenant_id, ad.id, requested)
+
+
 def test_sync_reads_adsets_learning_insights_and_usage(
     db: Database, meta: MetaEmulator, tenant_id: uuid.UUID
 ) -> None:
@@ -77,9 +85,7 @@ def test_sync_reads_adsets_learning_insights_and_usage(
 def test_budget_change_reaches_meta_as_minor_unit_string(
     db: Database, meta: MetaEmulator, tenant_id: uuid.UUID
 ) -> None:
-    meta.add_adset("21", daily_budget=10_000)
-    ad = _synced(db, meta, tenant_id)["21"]
-    change = _queue(db, tenant_id, ad.id, 11_500)
+    _, change = _one_change(db, meta, tenant_id, "21", 11_500)
     report = ChangeExecutor(db, get_settings(), rng=random.Random(4)).run()
     assert report.outcomes == {"applied": 1}
     [body] = meta.writes("21")
@@ -267,3 +273,70 @@ def test_sync_needs_configuration(db: Database, settings: Settings, tenant_id: u
         service.sync_meta(session, settings, tenant_id)
     with db.session() as session:
         assert session.scalars(select(AdAccount)).all() == []
+
+
+class _WriteLandsThenTimesOut(httpx.AsyncBaseTransport):
+    """Meta takes the budget write, but its answer never arrives (a read timeout)."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        if request.method == "POST":
+            await response.aclose()
+            raise httpx.ReadTimeout("no answer", request=request)
+        return response
+
+
+def _assert_one_step_applied(db: Database, meta: MetaEmulator, adset: str,
+                             change: uuid.UUID) -> None:
+    """$100 -> $120 written to Meta exactly once, and the change closed as applied at $120."""
+    assert meta.adsets[adset].daily_budget == 12_000
+    assert len(meta.writes(adset)) == 1
+    with db.session() as session:
+        row = session.get(PendingAdChange, change)
+        assert row is not None
+        assert (row.status, row.applied_budget_minor) == ("applied", 12_000)
+
+
+def test_a_write_that_landed_is_not_written_again_after_a_timeout(
+    db: Database, meta: MetaEmulator, tenant_id: uuid.UUID
+) -> None:
+    _, change = _one_change(db, meta, tenant_id, "93", 20_000)
+    now = datetime.now(UTC) + timedelta(seconds=1)
+    flaky = ChangeExecutor(db, get_settings(), clock=lambda: now, rng=random.Random(0),
+                           transport=_WriteLandsThenTimesOut())
+    assert flaky.run().outcomes == {"failed": 1}  # retryable: held for a retry
+    assert meta.adsets["93"].daily_budget == 12_000  # ... but Meta applied it
+    later = now + timedelta(minutes=3)
+    retry = ChangeExecutor(db, get_settings(), clock=lambda: later, rng=random.Random(0))
+    assert retry.run().outcomes == {"applied": 1}
+    # One change, one step: the retry sees its own write and does not add a second 20%.
+    _assert_one_step_applied(db, meta, "93", change)
+    with db.session() as session:
+        applied = session.scalars(select(AdChangeHistory).where(
+            AdChangeHistory.change_id == change, AdChangeHistory.outcome == "applied")).one()
+    assert applied.to_budget_minor == 12_000
+    assert "already landed" in applied.reason
+
+
+def test_a_rescuer_does_not_repeat_a_dead_workers_write(
+    db: Database, meta: MetaEmulator, tenant_id: uuid.UUID
+) -> None:
+    from revline.ads.executor import claim
+    from revline.ads.executor import queue as q
+
+    _, change = _one_change(db, meta, tenant_id, "94", 20_000)
+    settings = get_settings()
+    t0 = datetime.now(UTC) + timedelta(seconds=1)
+    [dead] = claim(db, "dead-worker", 1, settings.ads_executor_lease_s, t0)
+    # The dead worker got as far as the write: its lease renewal named the target, Meta
+    # applied it, and the process died before recording anything.
+    with db.session() as session:
+        assert q.renew(session, dead, t0, intent_minor=12_000)
+    _adapter_call(meta, "set_daily_budget", "94", 12_000)
+    later = t0 + timedelta(seconds=settings.ads_executor_lease_s + 1)
+    rescuer = ChangeExecutor(db, settings, worker="rescuer", clock=lambda: later)
+    assert rescuer.run().outcomes == {"applied": 1}
+    _assert_one_step_applied(db, meta, "94", change)

@@ -57,6 +57,15 @@ def test_fresh_machine_without_keys_writes_a_valid_dsl_file(
     assert failed.stderr.startswith("error: the requirement is empty")
 
 
+def test_an_unwritable_output_is_refused_before_generating(tmp_path: Path) -> None:
+    from revline.kernel.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match="is a directory; name a file"):
+        cli("generate", "Summarise meeting notes into action items", "-o", str(tmp_path))
+    history = json.loads(cli("history", "--json").output)
+    assert history == []  # refused up front: nothing generated, nothing to clean up
+
+
 def test_generate_show_history_edit_diff(tmp_path: Path) -> None:
     out = tmp_path / "bot.yml"
     result = cli("generate", "A chatbot for Globex answering customer questions from the "
@@ -151,3 +160,31 @@ def test_batch_inline_from_a_file(tmp_path: Path) -> None:
     assert all(validate_file(f).valid for f in files)
     status = cli("batch-status", data["id"])
     assert "2/2 finished" in status.stdout
+
+
+@pytest.mark.parametrize(("content", "reason"), [
+    ("[1, 2", "not valid JSON"),
+    ("[1, 2]", "item 1: expected a requirement string or"),
+])
+def test_a_bad_batch_file_is_a_one_line_error(tmp_path: Path, content: str, reason: str) -> None:
+    from revline.kernel.errors import InvalidInput
+    from revline.workflows.cli.generate import read_batch_file
+
+    path = tmp_path / "batch.json"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(InvalidInput, match=reason):
+        read_batch_file(path)
+
+
+def test_show_names_uncovered_requirements_and_refuses_a_directory(tmp_path: Path) -> None:
+    from revline.kernel.errors import InvalidInput
+
+    out = tmp_path / "digest.yml"
+    cli("generate", "Every morning fetch the top stories from https://news.example/api and "
+        "email a digest to team@globex.example", "-o", str(out), "-q")
+    [row] = json.loads(cli("history", "--json").output)
+    shown = cli("show", row["id"]).output
+    assert "uncovered" in shown
+    assert "email a digest" in shown
+    with pytest.raises(InvalidInput, match="cannot write"):
+        cli("show", row["id"], "-o", str(tmp_path))

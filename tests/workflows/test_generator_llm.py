@@ -247,3 +247,44 @@ def test_regenerate_makes_a_new_version_with_fresh_answers(
     assert detail["version"] == 2
     assert detail["cost_usd_micros"] == sum(
         r.cost_usd_micros for r in ledger(db, first.generation_id))
+
+
+class _Killed(BaseException):
+    """The worker process dies (nothing below `run_generation` may catch this)."""
+
+
+def test_a_resumed_run_still_reports_what_the_killed_attempt_spent(
+    llm: LLMEmulator, db: Database, tenant_id: uuid.UUID
+) -> None:
+    from datetime import timedelta
+
+    from revline.kernel.db.base import utcnow
+    from revline.workflows.models import WorkflowGeneration
+
+    llm.responder = team()
+    settings = get_settings()
+
+    def die_after_configuration(stage: str, status: str, *_: object) -> None:
+        if (stage, status) == ("configuration", "finished"):
+            raise _Killed
+
+    with db.session() as session:
+        gen_id = service.create_generation(session, settings, tenant_id, REQUIREMENT,
+                                           "full").id
+    with pytest.raises(_Killed):
+        service.run_queued(db, settings, tenant_id, gen_id, die_after_configuration)
+    spent_before = sum(r.cost_usd_micros for r in ledger(db, gen_id))
+    assert spent_before > 0  # three steps were paid for before the process died
+    with db.session() as session:  # time passes: the run went silent
+        row = session.get(WorkflowGeneration, gen_id)
+        assert row is not None
+        row.updated_at = utcnow() - timedelta(seconds=settings.workflows_stale_after_s + 1)
+    outcome = service.run_queued(db, settings, tenant_id, gen_id)
+    assert outcome.ran
+    rows = ledger(db, gen_id)
+    with db.session() as session:
+        detail = service.detail(session, tenant_id, str(gen_id))
+    # The generation's cost is what it cost, both attempts included (the resumed steps
+    # may even come from the cache at no cost).
+    assert detail["cost_usd_micros"] == sum(r.cost_usd_micros for r in rows) > spent_before
+    assert detail["llm_calls"] == len(rows)

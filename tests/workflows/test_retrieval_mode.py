@@ -130,3 +130,29 @@ def test_an_empty_library_is_a_clear_error(db: Database, tenant_id: uuid.UUID) -
     assert row["status"] == "failed"
     assert row["error_status"] == 409
     assert row["version"] is None
+
+
+def test_a_regeneration_is_not_announced_as_a_resumed_run(
+    db: Database, tenant_id: uuid.UUID
+) -> None:
+    from revline.workflows.models import WorkflowEvent
+
+    first = service.generate(db, get_settings(), tenant_id, "summarise meeting notes",
+                             "retrieval")
+    _, second = service.regenerate(db, get_settings(), tenant_id, str(first.generation_id))
+    assert second is not None
+    assert second.version == 2
+    with db.session() as session:
+        messages = list(session.scalars(select(WorkflowEvent.message).where(
+            WorkflowEvent.generation_id == first.generation_id)))
+    assert not [m for m in messages if "interrupted" in m]
+
+
+def test_the_app_name_does_not_cut_a_url_in_half() -> None:
+    from revline.workflows.generator.retrieval import title_of
+
+    assert title_of("Every morning fetch the top stories from https://news.example/api and "
+                    "email a digest", "Fallback") == "Every morning fetch the top stories"
+    assert title_of("Summarise meeting notes. Then email them.", "F") == \
+        "Summarise meeting notes"
+    assert title_of("Build a lead router: hot leads go to sales", "F") == "Lead router"

@@ -32,6 +32,17 @@ def test_judged_coverage_needs_nodes_that_exist() -> None:
     assert uncovered == ["escalate", "log"]
 
 
+def test_a_coverage_claim_naming_no_node_does_not_count() -> None:
+    # The quality step is asked to name the covering nodes; a bare "covered" backs nothing.
+    covered, uncovered = scoring.judged_coverage(
+        {"R1": "answer from docs", "R2": "escalate"},
+        [Coverage(requirement_id="R1", covered=True, node_ids=["llm"]),
+         Coverage(requirement_id="R2", covered=True, node_ids=[])],
+        {"start", "llm"})
+    assert covered == ["answer from docs"]
+    assert uncovered == ["escalate"]
+
+
 def test_lexical_coverage_and_requirement_splitting() -> None:
     parts = scoring.split_requirements(
         "Answer customer questions from the docs. Escalate angry customers to Slack; "
@@ -59,3 +70,23 @@ def test_the_app_text_that_echoes_the_requirement_does_not_count_as_coverage() -
     covered, uncovered = scoring.lexical_coverage([requirement], text)
     assert covered == []
     assert uncovered == [requirement]
+
+
+def test_a_url_or_address_copied_from_the_requirement_is_one_word_not_many() -> None:
+    # Retrieval fills a pattern's URL slot with the requirement's own URL: finding it in the
+    # graph shows the URL is used, not that "news", "example" and "api" are covered.
+    requirement = ("Every morning fetch the top stories from https://news.example/api and "
+                   "email a digest to team@globex.example")
+    document = {"workflow": {"graph": {"nodes": [
+        {"id": "fetch", "data": {"type": "http-request", "title": "Fetch metrics",
+                                 "url": "https://news.example/api"}},
+        {"id": "post", "data": {"type": "http-request", "title": "Post to channel",
+                                "url": "https://hooks.slack.com/services/T0/B0/x"}},
+    ]}}}
+    covered, uncovered = scoring.lexical_coverage([requirement], scoring.graph_text(document))
+    assert covered == []
+    assert uncovered == [requirement]
+    stems = scoring.content_stems(requirement)
+    assert "https://news.example/api" in stems
+    assert "team@globex.example" in stems
+    assert not {"news", "globe", "team"} & stems

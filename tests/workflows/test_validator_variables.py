@@ -94,6 +94,22 @@ def test_sys_query_only_in_chatflows() -> None:
     assert check(_prompt(simple_workflow(), "{{#sys.user_id#}}")).valid
 
 
+def test_rag_variables_only_in_rag_pipelines() -> None:
+    error = the_error(_prompt(simple_workflow(), "{{#rag.shared.source_url#}}"))
+    assert error.code == "var.rag_outside"
+    assert "only exist in RAG pipelines" in error.message
+
+
+def test_sys_variables_are_difys_own() -> None:
+    # sys.* is Dify's fixed set (SystemVariableKey); a misspelt one resolves to nothing.
+    error = the_error(_prompt(simple_chatflow(), "{{#sys.querry#}}"))
+    assert error.code == "var.sys_unknown"
+    assert "did you mean 'query'" in error.message
+    for name in ("query", "files", "conversation_id", "dialogue_count", "app_id",
+                 "workflow_run_id", "timestamp"):
+        assert check(_prompt(simple_chatflow(), "{{#sys." + name + "#}}")).valid, name
+
+
 def test_template_ids_dify_cannot_substitute() -> None:
     doc = simple_workflow()
     graph = doc["workflow"]["graph"]

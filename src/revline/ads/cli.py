@@ -91,6 +91,12 @@ def status(tenant: TenantOpt = None, as_json: JsonOpt = False) -> None:
     out.print(table)
 
 
+# AdIn field -> the `ads add` argument or option that sets it, for error messages.
+_ADD_OPTIONS = {"platform": "--platform", "account_id": "--account", "external_id": "EXTERNAL_ID",
+                "name": "--name", "campaign_id": "--campaign", "daily_budget_minor": "--budget",
+                "currency": "--currency", "started_at": "--started"}
+
+
 @app.command("add")
 def add(
     external_id: Annotated[str, typer.Argument(help="Platform ad (set) id.")],
@@ -106,6 +112,8 @@ def add(
     tenant: TenantOpt = None,
 ) -> None:
     """Register an ad (one daily budget) to optimize."""
+    from pydantic import ValidationError
+
     from revline.ads import service
     from revline.ads.adapters.base import parse_time
     from revline.ads.money import normalize_currency, to_minor
@@ -115,11 +123,17 @@ def add(
     start = parse_time(started if not started or "T" in started else f"{started}T00:00:00Z")
     if started and start is None:
         raise InvalidInput(f"--started {started!r}: use an ISO date like 2026-01-31")
-    data = AdIn.model_validate({
-        "platform": platform, "account_id": account, "external_id": external_id, "name": name,
-        "campaign_id": campaign, "daily_budget_minor": to_minor(budget, code), "currency": code,
-        "started_at": start,
-    })
+    try:
+        data = AdIn.model_validate({
+            "platform": platform, "account_id": account, "external_id": external_id,
+            "name": name, "campaign_id": campaign, "daily_budget_minor": to_minor(budget, code),
+            "currency": code, "started_at": start,
+        })
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = str(first.get("loc", ("?",))[0])
+        option = _ADD_OPTIONS.get(field, field)
+        raise InvalidInput(f"{option}: {first.get('msg', 'invalid value')}") from None
     with _session(tenant) as (session, tenant_id):
         ad = service.register_ad(session, tenant_id, data)
         out.print(f"registered {escape(ad.external_id)} id={ad.id}")
@@ -183,7 +197,9 @@ def sync(tenant: TenantOpt = None) -> None:
 @app.command("evaluate")
 def evaluate(
     tenant: TenantOpt = None,
-    execute: Annotated[bool, typer.Option("--execute", help="Apply the changes now.")] = False,
+    execute: Annotated[bool, typer.Option(
+        "--execute", help="Run one executor pass right after; each change still waits out its "
+        "jitter (REVLINE_ADS_JITTER_MAX_S) and the guards.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Run the decision rules now and queue their changes (apply with `revline ads execute`)."""
@@ -229,7 +245,12 @@ def decisions(
 
     with _session(tenant) as (session, tenant_id):
         if evaluation:
-            view = service.get_evaluation(session, tenant_id, uuid.UUID(evaluation))
+            try:
+                evaluation_id = uuid.UUID(evaluation)
+            except ValueError:
+                raise InvalidInput(f"--evaluation {evaluation!r} is not an evaluation id; omit "
+                                   "it for the latest") from None
+            view = service.get_evaluation(session, tenant_id, evaluation_id)
         else:
             found = service.latest_decisions(session, tenant_id)
             if found is None:

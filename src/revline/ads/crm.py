@@ -347,11 +347,20 @@ def process_webhook(
             if event.subscription_type == "deal.deletion":
                 stored.archived = True
                 archived += 1
+            elif event.subscription_type == "deal.restore":
+                stored.archived = False
+                touched += 1
             elif event.property_name == "dealstage" and event.property_value:
                 stored.stage_id = event.property_value
                 touched += 1
-            elif event.property_name == "amount" and event.property_value is not None:
-                stored.amount_minor = to_minor(event.property_value, stored.currency)
+            elif event.property_name == "amount":
+                # A cleared amount arrives as ""; the expected deal value stands in again.
+                value = (event.property_value or "").strip()
+                try:
+                    stored.amount_minor = to_minor(value, stored.currency) if value else None
+                except InvalidInput:
+                    skipped += 1  # one unreadable value must not sink the whole delivery
+                    continue
                 touched += 1
     result = {"events": len(events), "deal_events": len(deal_events), "deals": len(deal_ids),
               "updated": touched, "archived": archived, "skipped": skipped,

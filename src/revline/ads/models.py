@@ -281,6 +281,8 @@ class PendingAdChange(UUIDPkMixin, TimestampMixin, TenantMixin, Base):
     claim_token: Mapped[uuid.UUID | None] = mapped_column(default=None)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     hold_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    # Final rows: the budget applied. Pending rows: the budget a write was sent for, so a
+    # retry can tell that write landed (executor/queue.renew).
     applied_budget_minor: Mapped[int | None] = mapped_column(BigInteger, default=None)
     outcome: Mapped[str | None] = mapped_column(Text, default=None)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)

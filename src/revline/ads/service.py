@@ -36,6 +36,7 @@ from revline.ads.models import (
 from revline.ads.money import fmt, normalize_currency
 from revline.ads.pipeline_value import roas
 from revline.ads.platform_sync import meta_configured, sync_meta
+from revline.ads.recovery import requeue_stalled
 from revline.ads.repository import (
     AccountRepository,
     AdRepository,
@@ -80,6 +81,7 @@ __all__ = [
     "queue_evaluation",
     "record_conversion",
     "recovery_report",
+    "requeue_stalled",
     "run_evaluation",
     "store_webhook",
     "sync_hubspot",

@@ -101,5 +101,19 @@ def process_webhook(tenant_id: str, event_id: str) -> dict[str, Any]:
         raise
 
 
+@task("ads.resume_stalled")
+def resume_stalled() -> dict[str, int]:
+    """Re-queue webhook deliveries and evaluations whose job was lost (a killed worker)."""
+    from revline.ads import service
+
+    settings = get_settings()
+    with get_database(settings).session() as session:
+        found = service.requeue_stalled(session, utcnow())
+    if any(found.values()):
+        log.info("ads.resume_stalled: re-queued %s", found)
+    return found
+
+
 periodic("ads-crm-sync-hourly", "ads.sync_crm_hourly", timedelta(hours=1))
+periodic("ads-resume-stalled", "ads.resume_stalled", timedelta(minutes=5))
 periodic("ads-execute-pending", "ads.execute_pending", timedelta(minutes=1))

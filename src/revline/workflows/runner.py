@@ -13,11 +13,14 @@ import uuid
 from dataclasses import dataclass
 from functools import partial
 
+from sqlalchemy.orm import Session
+
 from revline.kernel.config import Settings
 from revline.kernel.db import Database
 from revline.kernel.db.base import utcnow
 from revline.kernel.errors import Conflict, LLMNotConfigured, RevlineError
 from revline.kernel.llm import get_gateway
+from revline.kernel.llm.ledger import cost_summary
 from revline.workflows import library
 from revline.workflows.events import EventWriter
 from revline.workflows.generator.llm import StepLLM
@@ -74,6 +77,9 @@ def run_generation(
         gen = repo.get(generation_id)
         if gen.status not in ("queued", "running"):
             return RunOutcome(generation_id, ran=False, version=gen.current_version or None)
+        # Claiming a "running" row means its process went silent; a queued one with earlier
+        # attempts is a regeneration or a retry, not an interruption.
+        resumed = gen.status == "running"
         if not repo.claim(generation_id, settings.workflows_stale_after_s):
             return RunOutcome(generation_id, ran=False)
         session.refresh(gen)
@@ -82,7 +88,7 @@ def run_generation(
         if gen.started_at is None:
             gen.started_at = utcnow()
     emit = EventWriter(db, tenant_id, generation_id, listener)
-    if attempt > 1:
+    if resumed:
         emit("requirements", "info", f"resuming an interrupted run (attempt {attempt})",
              {"attempt": attempt})
     regenerate = bool(options.get("regenerate"))
@@ -128,9 +134,7 @@ def _fail(db: Database, tenant_id: uuid.UUID, generation_id: uuid.UUID, attempt:
                 return  # someone else took the run over; theirs is the record
             gen.status, gen.error, gen.error_status = "failed", message[:4000], status
             gen.mode, gen.finished_at, gen.stage = mode, utcnow(), "error"
-            if llm is not None:
-                gen.cost_usd_micros += llm.cost_usd_micros
-                gen.llm_calls += llm.calls
+            _add_spend(session, gen, attempt, llm)
             gen.options = {k: v for k, v in gen.options.items() if k not in ("regenerate",)}
     except Exception:  # the original error matters more than the record of it
         log.exception("could not record the failure of generation %s", generation_id)
@@ -166,6 +170,7 @@ def _save(db: Database, tenant_id: uuid.UUID, generation_id: uuid.UUID, attempt:
                       created_at=now)
         TemplateRepository(session, tenant_id).count_uses(result.templates)
         _apply(gen, version, result)
+        _add_spend(session, gen, attempt, result)
         gen.status, gen.stage, gen.finished_at, gen.updated_at = "done", "done", now, now
         gen.options = {k: v for k, v in gen.options.items()
                        if k not in ("regenerate", "feedback")}
@@ -180,16 +185,34 @@ def _save(db: Database, tenant_id: uuid.UUID, generation_id: uuid.UUID, attempt:
     return number
 
 
+def _add_spend(session: Session, gen: WorkflowGeneration, attempt: int,
+               run: StepLLM | GenerationResult | None) -> None:
+    """Add this run's LLM cost and calls to the generation's totals.
+
+    A first attempt's own sums are the whole story. After that, the gateway's ledger is:
+    a run whose worker was killed paid for calls it never saved, and the run resuming it
+    may get the same answers from the cache at no cost.
+    """
+    if attempt > 1:
+        total = cost_summary(session, gen.tenant_id, by="workflow",
+                             filters={"workflow": str(gen.id)})["total"]
+        gen.cost_usd_micros, gen.llm_calls = int(total["cost_usd_micros"]), int(total["calls"])
+    elif isinstance(run, GenerationResult):
+        gen.cost_usd_micros += run.cost_usd_micros
+        gen.llm_calls += run.llm_calls
+    elif run is not None:
+        gen.cost_usd_micros += run.cost_usd_micros
+        gen.llm_calls += run.calls
+
+
 def _apply(gen: WorkflowGeneration, version: WorkflowVersion,
            result: GenerationResult) -> None:
-    """The generation shows its latest version; cost adds up over every run."""
+    """The generation shows its latest version (its cost: `_add_spend`)."""
     gen.current_version = version.number
     gen.mode = result.mode
     gen.title = result.name[:200] or gen.title
     gen.valid = result.valid
     gen.quality_score = result.quality.score
-    gen.cost_usd_micros += result.cost_usd_micros
-    gen.llm_calls += result.llm_calls
     gen.error = None
     gen.error_status = None
 

@@ -146,9 +146,18 @@ def _write(session: Session, claim_: Claim, values: dict[str, Any]) -> bool:
     return int(getattr(result, "rowcount", 0) or 0) == 1
 
 
-def renew(session: Session, claim_: Claim, now: datetime) -> bool:
-    """Refresh the lease right before touching the platform; False means it was lost."""
-    return _write(session, claim_, {"claimed_at": now, "updated_at": now})
+def renew(session: Session, claim_: Claim, now: datetime, intent_minor: int | None = None
+          ) -> bool:
+    """Refresh the lease right before touching the platform; False means it was lost.
+
+    `intent_minor` records the budget about to be written: if the write lands but its answer
+    is lost (a timeout, a killed worker), the next attempt finds the platform already there
+    and closes the change instead of moving the budget a second max step.
+    """
+    values: dict[str, Any] = {"claimed_at": now, "updated_at": now}
+    if intent_minor is not None:
+        values["applied_budget_minor"] = intent_minor
+    return _write(session, claim_, values)
 
 
 def hold(session: Session, claim_: Claim, retry_at: datetime, reason: str, now: datetime) -> bool:

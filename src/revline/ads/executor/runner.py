@@ -105,6 +105,7 @@ class _Work:
     rules: AdsRules
     created_at: datetime
     reason: str
+    intent: int | None  # budget an earlier attempt sent to the platform, if any
 
 
 @dataclass
@@ -190,6 +191,7 @@ class ChangeExecutor:
                 throttled_until=account.throttled_until,
                 rules=ConfigRepository(session, change.tenant_id).rules(),
                 created_at=change.created_at, reason=change.reason,
+                intent=change.applied_budget_minor,
             ), change.claim_token == claim_.token
 
     async def _process(self, claim_: q.Claim, client: httpx.AsyncClient) -> str:
@@ -222,6 +224,9 @@ class ChangeExecutor:
         if spend_today is None and wants_more:
             spend_today = self._spend_today(work, now)
         self._refresh(work, state, state.usage, now)
+        if work.action == guards.SET_BUDGET and work.intent is not None and \
+                state.daily_budget_minor == work.intent:
+            return self._landed(claim_, work)
         ctx = self._context(work, now, state.daily_budget_minor, state.learning_status,
                             spend_today)
         verdict = guards.evaluate(ctx, work.rules, self.rng)
@@ -231,8 +236,9 @@ class ChangeExecutor:
             return self._close(claim_, work, CHANGE_NOOP, "noop", state.daily_budget_minor,
                                verdict.reason, from_budget=state.daily_budget_minor,
                                notes=verdict.notes)
+        intent = verdict.target_budget_minor if work.action == guards.SET_BUDGET else None
         with self.db.session() as session:
-            renewed = q.renew(session, claim_, self.clock())
+            renewed = q.renew(session, claim_, self.clock(), intent_minor=intent)
         if not renewed:
             return self._lost(work, claim_)
         try:
@@ -339,6 +345,19 @@ class ChangeExecutor:
                          from_budget=from_budget, to_budget=applied,
                          details={"notes": notes or []})
         return outcome
+
+    def _landed(self, claim_: q.Claim, work: _Work) -> str:
+        """An earlier attempt's write reached the platform but its answer was lost: close the
+        change as applied, without writing (and moving the budget) a second time."""
+        with self.db.session() as session:
+            if not q.finish(session, claim_, CHANGE_APPLIED, "applied", self.clock(),
+                            work.intent):
+                return self._lost(work, claim_)
+            self._record(session, work, claim_, "applied",
+                         reason=f"{work.reason or work.action} (an earlier attempt's write had "
+                                "already landed; not written again)",
+                         to_budget=work.intent, details={"recovered_write": True})
+        return "applied"
 
     def _failures(self, work: _Work) -> int:
         with self.db.session() as session:

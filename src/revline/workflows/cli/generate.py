@@ -37,14 +37,29 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or "workflow"
 
 
+def _check_output(output: Path | None) -> None:
+    """Refuse an output that cannot be a file before spending a generation on it."""
+    from revline.kernel.errors import InvalidInput
+
+    if output is not None and str(output) != "-" and output.is_dir():
+        raise InvalidInput(f"-o {output}: is a directory; name a file, e.g. "
+                           f"{output / 'workflow.yml'}")
+
+
 def _write_dsl(dsl: str, output: Path | None, title: str) -> str:
     """Write the DSL; `-` is stdout. Returns where it went."""
+    from revline.kernel.errors import InvalidInput
+
     if output is not None and str(output) == "-":
         typer.echo(dsl, nl=False)
         return "-"
     path = output or Path(f"{_slug(title)}.yml")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(dsl, encoding="utf-8")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(dsl, encoding="utf-8")
+    except OSError as exc:
+        raise InvalidInput(f"cannot write {path} ({exc.strerror or exc}); the generation is "
+                           "saved: `revline workflows history`, then `show ID -o FILE`") from exc
     return str(path)
 
 
@@ -122,6 +137,7 @@ def generate(
     from revline.workflows import service
 
     service.check_mode(mode)
+    _check_output(output)
     db, settings, tenant_id = context(tenant)
     progress = StageProgress(err, quiet=quiet or as_json)
     try:
@@ -148,6 +164,7 @@ def regenerate(
     """Run a generation again: a new version with fresh LLM answers (see `diff`)."""
     from revline.workflows import service
 
+    _check_output(output)
     db, settings, tenant_id = context(tenant)
     progress = StageProgress(err, quiet=as_json)
     try:
@@ -170,8 +187,20 @@ def read_batch_file(path: Path) -> list[dict[str, Any]]:
     stripped = text.strip()
     items: list[dict[str, Any]] = []
     if stripped.startswith("["):
-        data = json.loads(stripped)
-        return [{"requirement": d} if isinstance(d, str) else dict(d) for d in data]
+        try:
+            data = json.loads(stripped)
+        except json.JSONDecodeError as exc:
+            raise InvalidInput(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}, "
+                               f"column {exc.colno})") from exc
+        for number, d in enumerate(data, 1):
+            if isinstance(d, str):
+                items.append({"requirement": d})
+            elif isinstance(d, dict):
+                items.append(dict(d))
+            else:
+                raise InvalidInput(f"{path}: item {number}: expected a requirement string or "
+                                   f"{{\"requirement\": ...}}, got {json.dumps(d)[:60]}")
+        return items
     for number, line in enumerate(text.splitlines(), 1):
         line = line.strip()
         if not line or line.startswith("#"):

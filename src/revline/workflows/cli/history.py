@@ -9,6 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from revline.kernel.errors import InvalidInput
 from revline.workflows.cli.base import (
     JsonOption,
     TenantOption,
@@ -70,6 +71,8 @@ def _show_text(detail: dict[str, Any]) -> None:
         ("version", f"{current.get('number', '')} ({current.get('source', '')})"),
         ("valid", str(current.get("valid", ""))),
         ("quality", f"{current.get('quality_score', '')}/100 " + _breakdown(current)),
+        ("uncovered", "; ".join((current.get("quality") or {}).get("uncovered") or [])
+         or "none"),
         ("patterns", ", ".join(f"{p['id']}{' (used)' if p['used'] else ''}"
                                for p in current.get("patterns") or [])),
         ("templates", ", ".join(current.get("templates") or [])),
@@ -125,7 +128,10 @@ def show(
                                              dsl=True)
     current = detail["current"] or {}
     if output is not None and current.get("dsl"):
-        output.write_text(current["dsl"], encoding="utf-8")
+        try:
+            output.write_text(current["dsl"], encoding="utf-8")
+        except OSError as exc:
+            raise InvalidInput(f"cannot write {output} ({exc.strerror or exc})") from exc
         err.print(f"wrote {output}")
     if dsl:
         if not current.get("dsl"):

@@ -34,6 +34,9 @@ _TEXT_SECRET = re.compile(
     r"(\s*(?:[:=]|\bis\b)\s*)([\"']?)([^\s\"',;]{6,})\3"
 )
 SECRET_MARK = "[secret removed]"
+# Warnings for imported DSL (real exports name nodes by title) that generated DSL may not
+# have: Dify resolves node ids only, so such a reference comes out empty at run time.
+STRICT_FOR_GENERATED = frozenset({"var.node_title"})
 
 
 @dataclass
@@ -49,30 +52,36 @@ class Candidate:
     templates_used: list[str] = field(default_factory=list)
     secrets_moved: list[str] = field(default_factory=list)
 
+    def _errors(self) -> list[Issue]:
+        """Validator errors, plus the warnings generated DSL is not allowed to have."""
+        if self.report is None:
+            return []
+        return [i for i in self.report.issues
+                if i.severity == "error" or i.code in STRICT_FOR_GENERATED]
+
+    def _warnings(self) -> list[Issue]:
+        if self.report is None:
+            return []
+        return [i for i in self.report.warnings if i.code not in STRICT_FOR_GENERATED]
+
     @property
     def valid(self) -> bool:
-        """Built, exported and accepted by the validator."""
-        return self.dsl is not None and self.report is not None and self.report.valid
+        """Built, exported, accepted by the validator, and every reference resolves."""
+        return self.dsl is not None and self.report is not None and not self._errors()
 
     def error_lines(self) -> list[str]:
         """What is wrong, one `path: message` per line (the quality step's input)."""
-        lines = list(self.problems)
-        if self.report is not None:
-            lines += [issue.line() for issue in self.report.errors]
-        return lines
+        return list(self.problems) + [issue.line() for issue in self._errors()]
 
     def warning_lines(self) -> list[str]:
         """Warnings of the exported YAML."""
-        return [i.line() for i in self.report.warnings] if self.report is not None else []
+        return [i.line() for i in self._warnings()]
 
     def issues(self) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
         """Errors and warnings as JSON (build problems count as errors)."""
         errors = [Issue("workflow", p, "generator.build").as_dict() for p in self.problems]
-        warnings: list[dict[str, str]] = []
-        if self.report is not None:
-            errors += [i.as_dict() for i in self.report.errors]
-            warnings = [i.as_dict() for i in self.report.warnings]
-        return errors, warnings
+        errors += [i.as_dict() for i in self._errors()]
+        return errors, [i.as_dict() for i in self._warnings()]
 
 
 def redact_text(text: str) -> tuple[str, int]:

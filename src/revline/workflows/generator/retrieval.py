@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from revline.workflows.generator.graph import Candidate, build_candidate, draft_from_graph
-from revline.workflows.generator.slots import SlotFill, extract_slots, fill_graph
+from revline.workflows.generator.slots import URL_RE, SlotFill, extract_slots, fill_graph
 from revline.workflows.generator.types import PatternCandidate, TemplateCandidate
 
 _CHAT = re.compile(
@@ -56,7 +56,10 @@ _DANGLING = frozenset({"a", "an", "the", "of", "from", "to", "for", "with", "and
 
 def title_of(requirement: str, fallback: str) -> str:
     """A short app name from the requirement's first clause."""
-    first = re.split(r"[.\n;:]", requirement.strip(), maxsplit=1)[0].strip()
+    # A clause ends at a newline or at . ; : followed by a space (not inside a URL or domain).
+    first = re.split(r"\n|[.;:](?=\s|$)", requirement.strip(), maxsplit=1)[0].strip()
+    url = URL_RE.search(first)
+    first = first[:url.start()].strip() if url else first  # a name, not an address
     first = re.sub(r"^(?:please\s+)?(?:build|create|make|generate|design|i need|we need|"
                    r"i want|we want)\s+(?:me\s+|us\s+)?(?:an?\s+|the\s+)?", "", first,
                    flags=re.I)

@@ -5,8 +5,8 @@
 
 - validity: 0 with any validator error; otherwise 1 - 0.1 per warning, at least 0.5.
 - coverage: the share of the requirement's atomic requirements the workflow covers. With an
-  LLM, the quality step judges each one and names the nodes that cover it; a claim whose
-  nodes are not in the final graph does not count. Without one (or when the quality step
+  LLM, the quality step judges each one and names the nodes that cover it; a claim that
+  names no node of the final graph does not count. Without one (or when the quality step
   did not judge), a requirement counts as covered when at least 40% of its content words
   (stems) appear in the text of the workflow's nodes: titles, prompts, instructions, code
   and URLs (not the app's name or description, which echo the requirement).
@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from revline.workflows.generator.slots import words
+from revline.workflows.generator.slots import EMAIL_RE, URL_RE, words
 from revline.workflows.generator.types import Coverage, Quality
 
 INVALID_CAP = 40.0
@@ -41,8 +41,20 @@ def stem(word: str) -> str:
 
 
 def content_stems(text: str) -> set[str]:
-    """Stems of the content words of a text."""
-    return {stem(w) for w in words(text) if len(w) > 2 and w not in _STOP and not w.isdigit()}
+    """Stems of the content words of a text; a URL or email address is one word.
+
+    Whole, because slot filling copies them from the requirement into the graph verbatim:
+    split into words, one copied URL would "cover" several of the requirement's words.
+    """
+    found: set[str] = set()
+
+    def whole(match: re.Match[str]) -> str:
+        found.add(match.group(0).lower().rstrip(".,;:!?"))
+        return " "
+
+    rest = EMAIL_RE.sub(whole, URL_RE.sub(whole, text))
+    return found | {stem(w) for w in words(rest)
+                    if len(w) > 2 and w not in _STOP and not w.isdigit()}
 
 
 def split_requirements(text: str) -> list[str]:
@@ -69,7 +81,7 @@ def graph_text(document: dict[str, Any] | None) -> str:
             elif isinstance(value, list):
                 stack.extend(value)
             elif isinstance(value, str):
-                chunks.append(value.replace("_", " "))
+                chunks.append(value)  # words() splits snake_case; URLs must stay whole
     return "\n".join(chunks)
 
 
@@ -94,8 +106,10 @@ def judged_coverage(
     uncovered: list[str] = []
     for rid, text in requirements.items():
         claim = verdict.get(rid)
-        backed = claim is not None and claim.covered and (
-            not claim.node_ids or any(n in node_ids for n in claim.node_ids))
+        # A claim must name at least one node of the final graph: "covered" alone is the
+        # model's word for it, which this score exists to check.
+        backed = claim is not None and claim.covered and any(
+            n in node_ids for n in claim.node_ids)
         (covered if backed else uncovered).append(text)
     return covered, uncovered
 

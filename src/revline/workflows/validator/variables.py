@@ -31,6 +31,13 @@ _TYPED_SELECTOR_KEYS = {"parameter-extractor": {"query"}, "list-operator": {"var
 # Jinja2 and code bodies are not Dify templates: `{{#...#}}` there is literal text.
 _NOT_TEMPLATES = {"code": {"code"}, "template-transform": {"template"}}
 CHAT_ONLY_SYS = frozenset({"query", "conversation_id", "dialogue_count"})
+# Dify's SystemVariableKey over its versions (workflow/enums.py, graphon): any other sys.*
+# name resolves to nothing at run time.
+SYS_VARIABLES = CHAT_ONLY_SYS | frozenset({
+    "files", "user_id", "user_email", "app_id", "workflow_id", "workflow_run_id", "timestamp",
+    "document_id", "original_document_id", "batch", "dataset_id", "datasource_type",
+    "datasource_info", "invoke_from",
+})
 
 
 def iter_references(node: NodeView) -> Iterator[tuple[str, list[str], str]]:
@@ -126,7 +133,14 @@ class Resolver:
         path = node.at(dotted)
         where = f"{node.label()}: {shown}"
         if head == "sys":
-            if var in CHAT_ONLY_SYS and self.model.mode != "advanced-chat":
+            if var not in SYS_VARIABLES:
+                near = difflib.get_close_matches(var, sorted(SYS_VARIABLES), n=1)
+                hint = f"did you mean {near[0]!r}?" if near else \
+                    f"use one of {', '.join(sorted(SYS_VARIABLES))}"
+                self.col.error(path, "var.sys_unknown",
+                               f"{where} uses sys.{var}, which is not a Dify system variable; "
+                               f"{hint}")
+            elif var in CHAT_ONLY_SYS and self.model.mode != "advanced-chat":
                 self.col.error(path, "var.sys_chat_only",
                                f"{where} uses sys.{var}, which only exists in chatflows; add a "
                                "start input for it instead")
@@ -141,6 +155,10 @@ class Resolver:
                                f"it to workflow.{block}")
             return
         if head == "rag":
+            if self.model.mode != "rag-pipeline":
+                self.col.error(path, "var.rag_outside",
+                               f"{where} uses a rag variable, but those only exist in RAG "
+                               "pipelines; use a start input or an upstream node's output")
             return
         target = self.model.by_id.get(head)
         if target is None:
