@@ -161,3 +161,48 @@ def test_async_stream_truncation(
     emu.inject(Fault("cut", after_chunks=3))
     assert asyncio.run(main()) == ["one ", "two ", "three "]
     assert ledger(gateway.settings)[0].status == "truncated"
+
+
+@pytest.mark.parametrize(
+    ("error_type", "kind"), [("overloaded_error", "server"), ("rate_limit_error", "rate_limit")]
+)
+def test_error_event_before_the_first_chunk_falls_back(
+    make_gateway: Callable[..., LLMGateway], emu: LLMEmulator, scope: CallScope,
+    error_type: str, kind: str,
+) -> None:
+    """Anthropic reports overloads and rate limits as an SSE `error` event on a 200 stream."""
+    gateway = make_gateway(llm_max_attempts=1, llm_aliases={
+        "writer": ["anthropic:claude-sonnet-4-6", "openai:gpt-4o"]})
+    emu.inject(Fault("stream_error", after_chunks=0, error_type=error_type, wire="anthropic"))
+    stream = gateway.stream(user("count"), model="writer", scope=scope, cache=False)
+    assert "".join(stream) == ANSWER
+    assert stream.result is not None
+    assert stream.result.provider == "openai"
+    assert emu.count("anthropic") == 1
+    [row] = ledger(gateway.settings)
+    assert (row.status, row.provider) == ("ok", "openai")
+    assert gateway.breaker.state()["anthropic:claude-sonnet-4-6"]["failures"] == 1
+
+
+def test_openai_error_event_before_the_first_chunk_is_retried(
+    gateway: LLMGateway, emu: LLMEmulator, scope: CallScope
+) -> None:
+    emu.inject(Fault("stream_error", after_chunks=0, wire="openai"))
+    stream = gateway.stream(user("count"), scope=scope, cache=False)
+    assert "".join(stream) == ANSWER
+    assert stream.result is not None
+    assert (stream.result.provider, stream.result.attempts) == ("openai", 2)
+
+
+@pytest.mark.parametrize("model", ["default", "anthropic:claude-sonnet-4-6"])
+def test_error_event_after_the_first_chunk_raises_stream_truncated(
+    gateway: LLMGateway, emu: LLMEmulator, scope: CallScope, model: str
+) -> None:
+    emu.inject(Fault("stream_error", after_chunks=2))
+    received: list[str] = []
+    with pytest.raises(StreamTruncated) as info:
+        received.extend(gateway.stream(user("count"), model=model, scope=scope, cache=False))
+    assert received == ["one ", "two "]
+    assert info.value.partial_text == "one two "
+    assert emu.count() == 1
+    assert ledger(gateway.settings)[0].status == "truncated"
