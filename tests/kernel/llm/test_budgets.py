@@ -219,6 +219,8 @@ def test_budget_admin_rules(db: Database, tenant: uuid.UUID) -> None:
             set_budget(session, tenant, "team", "x", 1.0)
         with pytest.raises(InvalidInput, match="non-negative"):
             set_budget(session, tenant, "tenant", None, -1)
+        with pytest.raises(InvalidInput, match="at most"):  # would overflow the BIGINT column
+            set_budget(session, tenant, "tenant", None, 1e300)
         with pytest.raises(InvalidInput, match="unknown budget period"):
             set_budget(session, tenant, "tenant", None, 1, "week")
         delete_budget(session, tenant, "job", "r1")

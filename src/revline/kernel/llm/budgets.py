@@ -21,10 +21,17 @@ from revline.kernel.llm.models import BUDGET_PERIODS, BUDGET_SCOPES, LLMBudget, 
 from revline.kernel.llm.store import BudgetRow, period_start
 
 
+# Far above any real budget, and well inside the BIGINT columns (about $9.2e12 in micros).
+MAX_LIMIT_USD = 1e12
+
+
 def usd_to_micros(usd: float) -> int:
     """Dollars to integer micro-dollars (the unit every table stores)."""
     if not math.isfinite(usd) or usd < 0:
         raise InvalidInput(f"budget limit must be a non-negative amount in USD, not {usd}")
+    if usd > MAX_LIMIT_USD:
+        raise InvalidInput(f"budget limit must be at most ${MAX_LIMIT_USD:,.0f}, not {usd:g}; "
+                           "delete the budget for no limit")
     return round(usd * 1_000_000)
 
 
