@@ -16,7 +16,7 @@ from revline.kernel.auth import ensure_tenant
 from revline.kernel.db import Database, utcnow
 from revline.kernel.errors import BudgetExceeded, InvalidInput, NotFound
 from revline.kernel.llm import CallScope, LLMGateway
-from revline.kernel.llm.budgets import delete_budget, list_budgets, set_budget
+from revline.kernel.llm.budgets import delete_budget, list_budgets, release_stale, set_budget
 from revline.kernel.llm.models import LLMBudget
 from revline.kernel.llm.store import CallRow, Settlement
 from tests.emulators.llm_server import LLMEmulator
@@ -223,6 +223,8 @@ def test_budget_admin_rules(db: Database, tenant: uuid.UUID) -> None:
             set_budget(session, tenant, "tenant", None, 1e300)
         with pytest.raises(InvalidInput, match="unknown budget period"):
             set_budget(session, tenant, "tenant", None, 1, "week")
+        with pytest.raises(InvalidInput, match="--older-than"):  # would free calls in flight
+            release_stale(session, -5)
         delete_budget(session, tenant, "job", "r1")
         with pytest.raises(NotFound, match="no LLM budget for job r1"):
             delete_budget(session, tenant, "job", "r1")
