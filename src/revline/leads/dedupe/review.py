@@ -137,8 +137,12 @@ def _prompt(pairs: Sequence[ReviewPair]) -> str:
     return json.dumps({"pairs": items}, ensure_ascii=False)
 
 
-def make_llm_judge(gateway: Any) -> Judge:
-    """Judge via `gateway.chat_json` (one call per batch); a failed call answers nothing."""
+def make_llm_judge(gateway: Any, scope: Any = None) -> Judge:
+    """Judge via `gateway.chat_json` (one call per batch); a failed call answers nothing.
+
+    `scope` (a CallScope) bills the calls to the tenant, feature and job, so their budgets
+    apply and the ledger shows what review cost.
+    """
 
     def judge(pairs: Sequence[ReviewPair]) -> list[PairLabel | None]:
         answer = gateway.chat_json(
@@ -148,6 +152,7 @@ def make_llm_judge(gateway: Any) -> Judge:
             ],
             max_tokens=70 * len(pairs) + 60,
             temperature=0,
+            scope=scope,
         )
         results = answer.get("results", []) if isinstance(answer, dict) else []
         by_id = {str(r.get("id")): r for r in results if isinstance(r, dict)}
