@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter, defaultdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from sqlalchemy.exc import IntegrityError
@@ -299,9 +299,11 @@ def observe(
             reward=o.reward,
             weight=o.weight,
             occurred_at=as_utc(o.occurred_at, stamp),
-            created_at=stamp,
+            # created_at is the decay clock's order: one microsecond apart keeps the batch's
+            # own order (ids are random, so equal stamps would fold in a random order).
+            created_at=stamp + timedelta(microseconds=i),
         )
-        for o in items
+        for i, o in enumerate(items)
     ]
     try:
         with session.begin_nested():
