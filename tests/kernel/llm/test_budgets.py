@@ -228,3 +228,23 @@ def test_budget_admin_rules(db: Database, tenant: uuid.UUID) -> None:
         delete_budget(session, tenant, "job", "r1")
         with pytest.raises(NotFound, match="no LLM budget for job r1"):
             delete_budget(session, tenant, "job", "r1")
+
+
+def test_a_late_abort_never_overwrites_a_settled_call(
+    gateway: LLMGateway, db: Database, tenant: uuid.UUID, scope: CallScope
+) -> None:
+    """A task cancelled while its settlement runs in a worker thread: the abort that follows
+    must leave the settled row (and the budget it charged) as they are."""
+    from revline.kernel.llm.providers import Completion
+
+    _set(db, tenant, 1.0)
+    call = gateway.prepare(user("hi"), model="openai:gpt-4o", max_tokens=100, scope=scope)
+    res = gateway.reserve(call, list(call.plan))
+    result = gateway.finish(call, res, call.plan[0], Completion("hello", "gpt-4o", 3, 4), None)[0]
+    res.settled = False  # the cancelled coroutine has not seen the thread's settlement yet
+    gateway.abort(res, RuntimeError("cancelled"))
+    [row] = ledger(gateway.settings)
+    assert (row.status, row.cost_usd_micros) == ("ok", result.cost_usd_micros)
+    budget = _budget(db, tenant)
+    assert budget.spent_usd_micros == result.cost_usd_micros
+    assert budget.reserved_usd_micros == 0
