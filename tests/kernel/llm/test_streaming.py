@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from revline.kernel.llm import AsyncTextStream, CallScope, LLMGateway, StreamTruncated
-from tests.emulators.llm_server import Fault, LLMEmulator
+from tests.emulators.llm_server import Fault, FaultKind, LLMEmulator
 from tests.kernel.llm.conftest import FakeClock, ledger, user
 
 ANSWER = "one two three four five six"
@@ -64,10 +64,11 @@ def test_slow_first_token_falls_back(
     assert stream.result.provider == "anthropic"
 
 
+@pytest.mark.parametrize("kind", ["cut", "stream_error"])
 def test_cut_before_any_text_is_retried(
-    gateway: LLMGateway, emu: LLMEmulator, scope: CallScope
+    gateway: LLMGateway, emu: LLMEmulator, scope: CallScope, kind: FaultKind
 ) -> None:
-    emu.inject(Fault("cut", after_chunks=0, wire="openai"))
+    emu.inject(Fault(kind, after_chunks=0, wire="openai"))
     stream = gateway.stream(user("count"), scope=scope, cache=False)
     assert "".join(stream) == ANSWER
     assert stream.result is not None
@@ -75,11 +76,12 @@ def test_cut_before_any_text_is_retried(
     assert stream.result.attempts == 2
 
 
+@pytest.mark.parametrize("kind", ["cut", "stream_error"])  # a dropped socket, an error event
 @pytest.mark.parametrize("model", ["default", "anthropic:claude-sonnet-4-6"])
 def test_cut_after_the_first_chunk_raises_stream_truncated(
-    gateway: LLMGateway, emu: LLMEmulator, scope: CallScope, model: str
+    gateway: LLMGateway, emu: LLMEmulator, scope: CallScope, model: str, kind: FaultKind
 ) -> None:
-    emu.inject(Fault("cut", after_chunks=2))
+    emu.inject(Fault(kind, after_chunks=2))
     received: list[str] = []
     stream = gateway.stream(user("count"), model=model, scope=scope, cache=False)
     with pytest.raises(StreamTruncated) as info:
@@ -163,12 +165,9 @@ def test_async_stream_truncation(
     assert ledger(gateway.settings)[0].status == "truncated"
 
 
-@pytest.mark.parametrize(
-    ("error_type", "kind"), [("overloaded_error", "server"), ("rate_limit_error", "rate_limit")]
-)
+@pytest.mark.parametrize("error_type", ["overloaded_error", "rate_limit_error"])
 def test_error_event_before_the_first_chunk_falls_back(
-    make_gateway: Callable[..., LLMGateway], emu: LLMEmulator, scope: CallScope,
-    error_type: str, kind: str,
+    make_gateway: Callable[..., LLMGateway], emu: LLMEmulator, scope: CallScope, error_type: str
 ) -> None:
     """Anthropic reports overloads and rate limits as an SSE `error` event on a 200 stream."""
     gateway = make_gateway(llm_max_attempts=1, llm_aliases={
@@ -182,27 +181,3 @@ def test_error_event_before_the_first_chunk_falls_back(
     [row] = ledger(gateway.settings)
     assert (row.status, row.provider) == ("ok", "openai")
     assert gateway.breaker.state()["anthropic:claude-sonnet-4-6"]["failures"] == 1
-
-
-def test_openai_error_event_before_the_first_chunk_is_retried(
-    gateway: LLMGateway, emu: LLMEmulator, scope: CallScope
-) -> None:
-    emu.inject(Fault("stream_error", after_chunks=0, wire="openai"))
-    stream = gateway.stream(user("count"), scope=scope, cache=False)
-    assert "".join(stream) == ANSWER
-    assert stream.result is not None
-    assert (stream.result.provider, stream.result.attempts) == ("openai", 2)
-
-
-@pytest.mark.parametrize("model", ["default", "anthropic:claude-sonnet-4-6"])
-def test_error_event_after_the_first_chunk_raises_stream_truncated(
-    gateway: LLMGateway, emu: LLMEmulator, scope: CallScope, model: str
-) -> None:
-    emu.inject(Fault("stream_error", after_chunks=2))
-    received: list[str] = []
-    with pytest.raises(StreamTruncated) as info:
-        received.extend(gateway.stream(user("count"), model=model, scope=scope, cache=False))
-    assert received == ["one ", "two "]
-    assert info.value.partial_text == "one two "
-    assert emu.count() == 1
-    assert ledger(gateway.settings)[0].status == "truncated"
