@@ -4,7 +4,7 @@ Answers are scripted: a `responder(request_json) -> str` decides the assistant t
 control content while the real SDKs, HTTP and gateway code run unmodified. Both formats stream
 over SSE (chunked transfer encoding). Faults are injected per call with `emulator.inject(...)`:
 429 with Retry-After, 5xx, hang, a stream cut mid-answer, a malformed body, a malformed JSON
-answer, a slow first token and a context-length rejection.
+answer, a slow first token, a context-length rejection and an error event inside a 200 stream.
 
 `serve_llm(responder)` yields the emulator: `.base_url` is the OpenAI base (`.../v1`),
 `.anthropic_base_url` the Anthropic one, `.requests` the payloads received, `.api_key` the key.
@@ -35,6 +35,9 @@ FaultKind = Literal[
     "malformed_json",  # a well-formed response whose assistant text is broken JSON
     "slow_first_token",  # wait `delay_s` before the first byte of the answer
     "context_length",  # 400: the prompt is longer than the model's context
+    # stream: `after_chunks` chunks, then an in-band SSE error event on the 200 stream
+    # (Anthropic's `overloaded_error`, or `error_type`); else like server_error
+    "stream_error",
 ]
 
 
@@ -48,6 +51,7 @@ class Fault:
     status: int = 500
     delay_s: float = 30.0
     after_chunks: int = 2
+    error_type: str = "overloaded_error"  # stream_error: the Anthropic error type sent
     model: str | None = None  # only requests for this model
     wire: Wire | None = None  # only requests in this format
 
@@ -212,7 +216,9 @@ def _handler(state: LLMEmulator) -> type[BaseHTTPRequestHandler]:
             with state.lock:
                 state.requests.append(payload)
                 state.calls.append(Call(wire, payload, fault.kind if fault else None))
-            if fault is not None and self._apply_error_fault(wire, fault):
+            if fault is not None and self._apply_error_fault(
+                wire, fault, bool(payload.get("stream"))
+            ):
                 return
             if fault is not None and fault.kind == "malformed_json":
                 text = '{"results": [{"key": "1", "vertical": '
@@ -222,10 +228,11 @@ def _handler(state: LLMEmulator) -> type[BaseHTTPRequestHandler]:
                 state.stop.wait(fault.delay_s)
             cut = fault.after_chunks if fault is not None and fault.kind == "cut" else None
             if payload.get("stream"):
+                error = fault if fault is not None and fault.kind == "stream_error" else None
                 if wire == "openai":
-                    self._openai_stream(payload, text, cut)
+                    self._openai_stream(payload, text, cut, error)
                 else:
-                    self._anthropic_stream(payload, text, cut)
+                    self._anthropic_stream(payload, text, cut, error)
                 return
             body = (
                 self._openai_body(payload, text)
@@ -243,7 +250,7 @@ def _handler(state: LLMEmulator) -> type[BaseHTTPRequestHandler]:
                 return
             self._send(200, body)
 
-        def _apply_error_fault(self, wire: Wire, fault: Fault) -> bool:
+        def _apply_error_fault(self, wire: Wire, fault: Fault, stream: bool) -> bool:
             """Answer with the fault if it is an error; False when the answer proceeds."""
             if fault.kind == "rate_limit":
                 headers: dict[str, str] = {}
@@ -256,6 +263,11 @@ def _handler(state: LLMEmulator) -> type[BaseHTTPRequestHandler]:
                     429, _error_body(wire, kind, "Rate limit reached", "rate_limit_exceeded"),
                     headers,
                 )
+                return True
+            if fault.kind == "stream_error" and not stream:
+                kind = "overloaded_error" if wire == "anthropic" else "server_error"
+                self._send(529 if wire == "anthropic" else 503,
+                           _error_body(wire, kind, "Overloaded"))
                 return True
             if fault.kind == "server_error":
                 kind = "api_error" if wire == "anthropic" else "server_error"
@@ -306,7 +318,9 @@ def _handler(state: LLMEmulator) -> type[BaseHTTPRequestHandler]:
                 del body["usage"]
             return body
 
-        def _openai_stream(self, payload: dict[str, Any], text: str, cut: int | None) -> None:
+        def _openai_stream(
+            self, payload: dict[str, Any], text: str, cut: int | None, error: Fault | None
+        ) -> None:
             base = {
                 "id": f"chatcmpl-{len(state.requests)}",
                 "object": "chat.completion.chunk",
@@ -319,6 +333,11 @@ def _handler(state: LLMEmulator) -> type[BaseHTTPRequestHandler]:
             for i, piece in enumerate(_pieces(text)):
                 if cut is not None and i >= cut:
                     self._drop()
+                    return
+                if error is not None and i >= error.after_chunks:
+                    body = _error_body("openai", "server_error", "The server is overloaded")
+                    self._event(body)
+                    self._end_sse()
                     return
                 delta = {"index": 0, "delta": {"content": piece}, "finish_reason": None}
                 self._event({**base, "choices": [delta]})
@@ -351,7 +370,9 @@ def _handler(state: LLMEmulator) -> type[BaseHTTPRequestHandler]:
                 },
             }
 
-        def _anthropic_stream(self, payload: dict[str, Any], text: str, cut: int | None) -> None:
+        def _anthropic_stream(
+            self, payload: dict[str, Any], text: str, cut: int | None, error: Fault | None
+        ) -> None:
             message = self._anthropic_body(payload, "")
             message["content"] = []
             message["stop_reason"] = None
@@ -365,6 +386,11 @@ def _handler(state: LLMEmulator) -> type[BaseHTTPRequestHandler]:
             for i, piece in enumerate(_pieces(text)):
                 if cut is not None and i >= cut:
                     self._drop()
+                    return
+                if error is not None and i >= error.after_chunks:
+                    # The API reports overloads (and rate limits) inside a 200 stream.
+                    self._event(_error_body("anthropic", error.error_type, "Overloaded"), "error")
+                    self._end_sse()
                     return
                 delta = {"type": "content_block_delta", "index": 0,
                          "delta": {"type": "text_delta", "text": piece}}

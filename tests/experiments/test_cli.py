@@ -106,6 +106,32 @@ def test_registry_commands(db: Database) -> None:
     assert "champion=v2" in ok("models", "list")
 
 
+def test_registry_options_outside_their_range_are_refused(db: Database) -> None:
+    """The CLI reaches the service without the API's schema: the service checks ranges."""
+    ok("models", "register", "scorer", "v1")
+    ok("models", "register", "scorer", "v2")
+    ok("models", "alias", "scorer", "champion", "v1")
+    for share in ("5", "0", "-0.2", "1"):
+        assert "--traffic" in fails(
+            InvalidInput, "models", "alias", "scorer", "challenger", "v2", "--traffic", share
+        )
+    ok("models", "alias", "scorer", "challenger", "v2", "--traffic", "0.5")
+    for option, value in (("--confidence", "0.2"), ("--confidence", "1.5"),
+                          ("--min-samples", "-3"), ("--min-samples", "0")):
+        assert option in fails(InvalidInput, "models", "evaluate", "scorer", option, value)
+        assert option in fails(InvalidInput, "models", "promote", "scorer", option, value)
+    history = json.loads(ok("models", "history", "scorer", "--json"))
+    assert [h["action"] for h in history] == ["register", "register", "alias", "alias"]
+
+
+def test_report_options_outside_their_range_are_one_line_errors(db: Database) -> None:
+    ok("create", "cta", "-a", "blue", "-a", "green")
+    ok("decide", "cta", "-n", "5")
+    assert "--alpha" in fails(InvalidInput, "srm", "cta", "--alpha", "5")
+    assert "--periods" in fails(InvalidInput, "srm", "cta", "--periods", "0")
+    assert "--draws" in fails(InvalidInput, "show", "cta", "--draws", "-4")
+
+
 def test_simulate_compares_decay_settings() -> None:
     args = ["simulate", "--means", ".2,.8", "--means", ".8,.2", "--horizon", "3000", "--seeds", "2"]
     sticky = ok(*args)

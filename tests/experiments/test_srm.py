@@ -56,3 +56,11 @@ def test_bad_input_is_rejected() -> None:
         srm_check([1, -2], [1, 1])
     with pytest.raises(ValueError, match="df"):
         chi2_sf(1.0, 0)
+
+
+def test_a_period_without_decisions_has_nothing_to_compare() -> None:
+    """Rewards that arrive in a later period (no decided_at) are no sample-ratio mismatch."""
+    result = srm_check([40, 35], [0.0, 0.0])
+    assert not result.mismatch
+    assert not result.sufficient
+    assert result.p_value == 1.0

@@ -292,6 +292,10 @@ def test_llm_reviews_uncertain_pairs_and_answers_are_reused(
     with sqlite3.connect(settings.home / "revline.db") as con:
         stored = con.execute("select source, match, reason from lead_dedupe_labels").fetchall()
     assert ("llm", 1, "same shop, plural typo") in stored
+    with sqlite3.connect(settings.home / "revline.db") as con:  # billed to the tenant
+        billed = con.execute("select tenant_id, feature from llm_calls").fetchall()
+    assert billed
+    assert set(billed) == {(_tenant().hex, "leads.dedupe")}
     # Later runs reuse the stored answers: no LLM configured, same decision.
     monkeypatch.delenv("REVLINE_LLM_BASE_URL")
     get_settings.cache_clear()

@@ -115,3 +115,21 @@ def test_incremental_respects_the_cap() -> None:
     out, _ = attach_incremental([E("n1", "a", 0.999)], {"a": "a"}, {"a": 3}, threshold=0.9,
                                 strong_link=0.99, max_size=3)
     assert out["n1"].cluster_id == "n1"
+
+
+def test_incremental_groups_joining_one_cluster_share_the_cap_and_the_size() -> None:
+    """Two unrelated new records both linking strongly into the same existing cluster: the cap
+    counts both, and every member reports the cluster's final size."""
+    existing = {"a": "a", "b": "a"}
+    edges = [E("n1", "a", 0.999), E("n2", "b", 0.999)]
+    out, stats = attach_incremental(edges, existing, {"a": 2}, threshold=0.9,
+                                    strong_link=0.99, max_size=3)
+    joined = [n for n in ("n1", "n2") if out[n].cluster_id == "a"]
+    assert joined == ["n1"]  # the second would make 4 > max_size 3
+    assert out["n2"].cluster_id == "n2"
+    assert out["n1"].size == 3
+    out, stats = attach_incremental(edges, existing, {"a": 2}, threshold=0.9,
+                                    strong_link=0.99, max_size=50)
+    assert out["n1"].cluster_id == out["n2"].cluster_id == "a"
+    assert out["n1"].size == out["n2"].size == 4
+    assert stats.attached_to_existing == 2

@@ -177,3 +177,29 @@ def test_settings_override_the_yaml(monkeypatch: pytest.MonkeyPatch) -> None:
     assert cfg.link.threshold == 0.97
     assert cfg.link.max_cluster_size == 7
     assert cfg.link.uncertain[1] == 0.97
+
+
+def test_llm_answers_are_handed_over_batch_by_batch(settings: Settings) -> None:
+    """A crash during LLM review keeps every answer already paid for (one sink call a batch)."""
+    cfg = with_threshold(effective_config(settings), 0.999999)
+    cfg = cfg.model_copy(update={"llm": cfg.llm.model_copy(update={"batch_size": 1})})
+    pairs = [R("u1", company="Nova Print", city="Boston", phone_e164="+16175550100"),
+             R("u2", company="Nova Prints", city="Boston", phone_e164="+16175550100"),
+             R("v1", company="Zeta Bakery", city="Tampa", phone_e164="+18135550111"),
+             R("v2", company="Zeta Bakeries", city="Tampa", phone_e164="+18135550111")]
+    stored: list[PairLabel] = []
+    calls = 0
+
+    def judge(batch: object) -> list[PairLabel | None]:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise KeyboardInterrupt  # the process dies while the second batch is in flight
+        return [PairLabel.of(p.fp_l, p.fp_r, True, "llm") for p in batch]  # type: ignore[attr-defined]
+
+    with Deduper(settings, cfg) as d:
+        d.load_records(background(100) + pairs)
+        with pytest.raises(KeyboardInterrupt):
+            d.run(judge=judge, on_labels=stored.extend)
+    assert calls == 2
+    assert len(stored) == 1  # the first batch's answer was stored before the crash

@@ -15,7 +15,8 @@ from sqlalchemy import select
 from revline.kernel.auth import ensure_tenant
 from revline.kernel.config import get_settings
 from revline.kernel.db import get_database
-from revline.leads.models import DedupeLabel, Lead
+from revline.kernel.llm.models import LLMCall
+from revline.leads.models import DedupeLabel, Lead, LeadRun
 from revline.leads.pipeline import LeadPipeline, RunOptions
 from tests.emulators.llm_server import serve_llm
 from tests.leads.dedupe_helpers import background
@@ -134,3 +135,7 @@ def test_run_sends_uncertain_pairs_to_the_llm_when_enabled(
     assert leads[62]["match_reason"].startswith("labelled the same by llm")
     assert labels
     assert all(lb.source == "llm" and lb.match for lb in labels)
+    with db.session() as session:  # billed to the tenant, with the run as the job
+        run = session.scalars(select(LeadRun)).one()
+        billed = {(c.tenant_id, c.feature, c.job_id) for c in session.scalars(select(LLMCall))}
+    assert billed == {(run.tenant_id, "leads.dedupe", str(run.id))}

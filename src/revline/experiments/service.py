@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter, defaultdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from sqlalchemy.exc import IntegrityError
@@ -299,9 +299,11 @@ def observe(
             reward=o.reward,
             weight=o.weight,
             occurred_at=as_utc(o.occurred_at, stamp),
-            created_at=stamp,
+            # created_at is the decay clock's order: one microsecond apart keeps the batch's
+            # own order (ids are random, so equal stamps would fold in a random order).
+            created_at=stamp + timedelta(microseconds=i),
         )
-        for o in items
+        for i, o in enumerate(items)
     ]
     try:
         with session.begin_nested():
@@ -390,6 +392,8 @@ def posteriors(
     rng: np.random.Generator | None = None,
 ) -> PosteriorsOut:
     """Each arm's posterior and its probability to be best (Monte Carlo over `draws`)."""
+    if draws < 1:
+        raise InvalidInput(f"--draws (Monte Carlo draws for P(best)) must be >= 1, not {draws}")
     experiment = get_experiment(session, tenant_id, ref)
     arms = ArmRepository(session, tenant_id).for_experiment(experiment.id)
     best = bandit.prob_best(stats_of(arms), policy_of(experiment), draws, rng)
@@ -409,6 +413,11 @@ def srm_report(
     session: Session, tenant_id: uuid.UUID, ref: str, periods: int, alpha: float
 ) -> SRMReport:
     """Chi-square SRM test per period: observations per arm vs the allocation intended."""
+    if not 0.0 < alpha < 1.0:
+        raise InvalidInput(f"--alpha (significance level) must be between 0 and 1, e.g. 0.001, "
+                           f"not {alpha:g}")
+    if periods < 1:
+        raise InvalidInput(f"--periods must be at least 1, not {periods}")
     experiment = get_experiment(session, tenant_id, ref)
     arms = ArmRepository(session, tenant_id).for_experiment(experiment.id)
     names = {arm.id: arm.name for arm in arms}

@@ -74,6 +74,10 @@ def srm_check(observed: npt.ArrayLike, intended: npt.ArrayLike, alpha: float = 0
     live = share > 0
     observed_list = [int(v) for v in obs]
     expected_list = [float(v) for v in expected]
+    if not live.any():
+        # No decision at all in this period (rewards that arrived after its decisions' period
+        # without decided_at): there is no intended ratio to test against.
+        return SRMResult(observed_list, expected_list, 0.0, 0, 1.0, False, False)
     if np.any(obs[~live] > 0):
         # Traffic on an arm the engine never chose: a mismatch whatever the volume.
         return SRMResult(

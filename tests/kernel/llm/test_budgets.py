@@ -16,7 +16,7 @@ from revline.kernel.auth import ensure_tenant
 from revline.kernel.db import Database, utcnow
 from revline.kernel.errors import BudgetExceeded, InvalidInput, NotFound
 from revline.kernel.llm import CallScope, LLMGateway
-from revline.kernel.llm.budgets import delete_budget, list_budgets, set_budget
+from revline.kernel.llm.budgets import delete_budget, list_budgets, release_stale, set_budget
 from revline.kernel.llm.models import LLMBudget
 from revline.kernel.llm.store import CallRow, Settlement
 from tests.emulators.llm_server import LLMEmulator
@@ -219,8 +219,32 @@ def test_budget_admin_rules(db: Database, tenant: uuid.UUID) -> None:
             set_budget(session, tenant, "team", "x", 1.0)
         with pytest.raises(InvalidInput, match="non-negative"):
             set_budget(session, tenant, "tenant", None, -1)
+        with pytest.raises(InvalidInput, match="at most"):  # would overflow the BIGINT column
+            set_budget(session, tenant, "tenant", None, 1e300)
         with pytest.raises(InvalidInput, match="unknown budget period"):
             set_budget(session, tenant, "tenant", None, 1, "week")
+        with pytest.raises(InvalidInput, match="--older-than"):  # would free calls in flight
+            release_stale(session, -5)
         delete_budget(session, tenant, "job", "r1")
         with pytest.raises(NotFound, match="no LLM budget for job r1"):
             delete_budget(session, tenant, "job", "r1")
+
+
+def test_a_late_abort_never_overwrites_a_settled_call(
+    gateway: LLMGateway, db: Database, tenant: uuid.UUID, scope: CallScope
+) -> None:
+    """A task cancelled while its settlement runs in a worker thread: the abort that follows
+    must leave the settled row (and the budget it charged) as they are."""
+    from revline.kernel.llm.providers import Completion
+
+    _set(db, tenant, 1.0)
+    call = gateway.prepare(user("hi"), model="openai:gpt-4o", max_tokens=100, scope=scope)
+    res = gateway.reserve(call, list(call.plan))
+    result = gateway.finish(call, res, call.plan[0], Completion("hello", "gpt-4o", 3, 4), None)[0]
+    res.settled = False  # the cancelled coroutine has not seen the thread's settlement yet
+    gateway.abort(res, RuntimeError("cancelled"))
+    [row] = ledger(gateway.settings)
+    assert (row.status, row.cost_usd_micros) == ("ok", result.cost_usd_micros)
+    budget = _budget(db, tenant)
+    assert budget.spent_usd_micros == result.cost_usd_micros
+    assert budget.reserved_usd_micros == 0

@@ -96,3 +96,6 @@ def test_errors_are_one_line_with_a_non_zero_exit(revline_home: Path) -> None:
     proc = run("llm", "budgets", "set", "--limit", "5")
     assert proc.returncode == 2
     assert "pick exactly one of --tenant-wide" in proc.stderr
+    proc = run("llm", "calls", "--limit", "-1")  # PostgreSQL rejects a negative LIMIT
+    assert proc.returncode == 2
+    assert "--limit" in proc.stderr

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from revline.kernel.llm import AsyncTextStream, CallScope, LLMGateway, StreamTruncated
-from tests.emulators.llm_server import Fault, LLMEmulator
+from tests.emulators.llm_server import Fault, FaultKind, LLMEmulator
 from tests.kernel.llm.conftest import FakeClock, ledger, user
 
 ANSWER = "one two three four five six"
@@ -64,10 +64,11 @@ def test_slow_first_token_falls_back(
     assert stream.result.provider == "anthropic"
 
 
+@pytest.mark.parametrize("kind", ["cut", "stream_error"])
 def test_cut_before_any_text_is_retried(
-    gateway: LLMGateway, emu: LLMEmulator, scope: CallScope
+    gateway: LLMGateway, emu: LLMEmulator, scope: CallScope, kind: FaultKind
 ) -> None:
-    emu.inject(Fault("cut", after_chunks=0, wire="openai"))
+    emu.inject(Fault(kind, after_chunks=0, wire="openai"))
     stream = gateway.stream(user("count"), scope=scope, cache=False)
     assert "".join(stream) == ANSWER
     assert stream.result is not None
@@ -75,11 +76,12 @@ def test_cut_before_any_text_is_retried(
     assert stream.result.attempts == 2
 
 
+@pytest.mark.parametrize("kind", ["cut", "stream_error"])  # a dropped socket, an error event
 @pytest.mark.parametrize("model", ["default", "anthropic:claude-sonnet-4-6"])
 def test_cut_after_the_first_chunk_raises_stream_truncated(
-    gateway: LLMGateway, emu: LLMEmulator, scope: CallScope, model: str
+    gateway: LLMGateway, emu: LLMEmulator, scope: CallScope, model: str, kind: FaultKind
 ) -> None:
-    emu.inject(Fault("cut", after_chunks=2))
+    emu.inject(Fault(kind, after_chunks=2))
     received: list[str] = []
     stream = gateway.stream(user("count"), model=model, scope=scope, cache=False)
     with pytest.raises(StreamTruncated) as info:
@@ -161,3 +163,21 @@ def test_async_stream_truncation(
     emu.inject(Fault("cut", after_chunks=3))
     assert asyncio.run(main()) == ["one ", "two ", "three "]
     assert ledger(gateway.settings)[0].status == "truncated"
+
+
+@pytest.mark.parametrize("error_type", ["overloaded_error", "rate_limit_error"])
+def test_error_event_before_the_first_chunk_falls_back(
+    make_gateway: Callable[..., LLMGateway], emu: LLMEmulator, scope: CallScope, error_type: str
+) -> None:
+    """Anthropic reports overloads and rate limits as an SSE `error` event on a 200 stream."""
+    gateway = make_gateway(llm_max_attempts=1, llm_aliases={
+        "writer": ["anthropic:claude-sonnet-4-6", "openai:gpt-4o"]})
+    emu.inject(Fault("stream_error", after_chunks=0, error_type=error_type, wire="anthropic"))
+    stream = gateway.stream(user("count"), model="writer", scope=scope, cache=False)
+    assert "".join(stream) == ANSWER
+    assert stream.result is not None
+    assert stream.result.provider == "openai"
+    assert emu.count("anthropic") == 1
+    [row] = ledger(gateway.settings)
+    assert (row.status, row.provider) == ("ok", "openai")
+    assert gateway.breaker.state()["anthropic:claude-sonnet-4-6"]["failures"] == 1

@@ -178,6 +178,11 @@ def set_alias(
         if champion.version_id == target.id:
             raise InvalidInput(f"version {version!r} is already the champion of {name!r}")
         traffic = traffic if traffic is not None else settings.experiments_challenger_traffic
+        if not 0.0 < traffic < 1.0:
+            raise InvalidInput(
+                f"--traffic (the challenger's share of units) must be between 0 and 1, e.g. "
+                f"0.1, not {traffic:g}"
+            )
     elif alias == CHAMPION and challenger is not None and challenger.version_id == target.id:
         raise Conflict(
             f"version {version!r} is the challenger; promote it (`revline experiments models "
@@ -306,8 +311,17 @@ def evaluate(
     Binary outcomes: Beta(1 + successes, 1 + failures) posteriors. Values: Normal posteriors of
     the means (sample mean, standard error), fine from a few dozen outcomes on.
     """
-    confidence = confidence or settings.experiments_promote_confidence
-    min_samples = min_samples or settings.experiments_promote_min_samples
+    if confidence is not None and not 0.5 < confidence < 1.0:
+        raise InvalidInput(
+            f"--confidence (the P(challenger better) needed) must be between 0.5 and 1, e.g. "
+            f"0.95, not {confidence:g}"
+        )
+    if min_samples is not None and min_samples < 1:
+        raise InvalidInput(f"--min-samples must be at least 1, not {min_samples}")
+    confidence = confidence if confidence is not None else settings.experiments_promote_confidence
+    min_samples = (
+        min_samples if min_samples is not None else settings.experiments_promote_min_samples
+    )
     aliases = ModelAliasRepository(session, tenant_id)
     champion = aliases.find(_check_name(name), CHAMPION)
     challenger = aliases.find(name, CHALLENGER)

@@ -20,11 +20,17 @@ from revline.kernel.errors import InvalidInput, NotFound
 from revline.kernel.llm.models import BUDGET_PERIODS, BUDGET_SCOPES, LLMBudget, LLMCall
 from revline.kernel.llm.store import BudgetRow, period_start
 
+# Far above any real budget, and well inside the BIGINT columns (about $9.2e12 in micros).
+MAX_LIMIT_USD = 1e12
+
 
 def usd_to_micros(usd: float) -> int:
     """Dollars to integer micro-dollars (the unit every table stores)."""
     if not math.isfinite(usd) or usd < 0:
         raise InvalidInput(f"budget limit must be a non-negative amount in USD, not {usd}")
+    if usd > MAX_LIMIT_USD:
+        raise InvalidInput(f"budget limit must be at most ${MAX_LIMIT_USD:,.0f}, not {usd:g}; "
+                           "delete the budget for no limit")
     return round(usd * 1_000_000)
 
 
@@ -148,6 +154,9 @@ def release_stale(
     The ledger row becomes `abandoned`; if the call settles after all, settlement notices
     and only adds the spend. Returns how many reservations were released.
     """
+    if not math.isfinite(older_than_s) or older_than_s < 0:
+        raise InvalidInput(f"--older-than must be a number of seconds >= 0, not {older_than_s}; "
+                           "a negative age would free the reservations of calls in flight")
     cutoff = utcnow() - timedelta(seconds=older_than_s)
     stmt = select(LLMCall).where(LLMCall.status == "pending", LLMCall.created_at < cutoff)
     if tenant_id is not None:

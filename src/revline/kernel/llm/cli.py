@@ -173,7 +173,7 @@ def costs(
 
 @app.command("calls")
 def calls(
-    limit: Annotated[int, typer.Option(help="How many rows.")] = 20,
+    limit: Annotated[int, typer.Option(help="How many rows.", min=1, max=10_000)] = 20,
     feature: Annotated[str | None, typer.Option(help="Only this feature.")] = None,
     job: JobOpt = None,
     tenant: TenantOpt = None,

@@ -432,7 +432,7 @@ class GatewayCore:
             with store.connection() as conn:
                 store.settle(conn, res.row.id, res.budget_ids, res.estimate, Settlement(
                     "error", "", "", 0, 0, 0, self.prices.version, latency, res.attempts,
-                    message), utcnow())
+                    message), utcnow(), only_pending=True)
             res.settled = True
         except Exception:  # the original error matters more; the sweep frees it later
             log.exception("could not release LLM reservation %s", res.row.id)

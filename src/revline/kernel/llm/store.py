@@ -321,8 +321,14 @@ class HotStore:
         self, conn: Any, call_id: uuid.UUID, budget_ids: Sequence[uuid.UUID], estimate: int,
         result: Settlement, now: datetime,
         cache: tuple[uuid.UUID, str, dict[str, Any], datetime] | None = None,
+        *,
+        only_pending: bool = False,
     ) -> None:
-        """Turn the reservation into the actual cost, finish the ledger row, cache the answer."""
+        """Turn the reservation into the actual cost, finish the ledger row, cache the answer.
+
+        `only_pending` (releasing a failed call) leaves a row that is no longer pending alone:
+        it was settled already, or swept, and its budgets are already right.
+        """
         values = (
             result.status, result.provider, result.model, result.prompt_tokens,
             result.completion_tokens, result.cost_usd_micros, result.price_version,
@@ -330,6 +336,8 @@ class HotStore:
         )
         with self.transaction(conn):
             released = conn.execute(self.sql["settle_pending"], values).rowcount == 0
+            if released and only_pending:
+                return
             if released:  # a stale-reservation sweep already gave the reservation back
                 conn.execute(self.sql["settle_any"], values)
             give_back = 0 if released else estimate

@@ -290,6 +290,10 @@ def attach_incremental(
     for e in to_old:
         links[e.a if e.b in existing else e.b].append(e)
     out: dict[str, Membership] = {}
+    # Existing clusters' sizes as new groups join them in this run: several groups may join
+    # the same cluster, and the cap and the reported size must count all of them.
+    grown = dict(sizes)
+    joined: dict[str, list[str]] = defaultdict(list)
     for members in groups.values():
         candidates: dict[str, list[Edge]] = defaultdict(list)
         for node in members:
@@ -297,7 +301,7 @@ def attach_incremental(
                 candidates[existing[e.b if e.a == node else e.a]].append(e)
         accepted = []
         for cid, es in candidates.items():
-            size = sizes.get(cid, 1)
+            size = grown.get(cid, 1)
             best = max(e.probability for e in es)
             honest = best >= strong_link or len(es) >= 2 or (size == 1 and len(members) == 1)
             if honest and size + len(members) <= max_size:
@@ -314,11 +318,17 @@ def attach_incremental(
             names = dict.fromkeys(nodes, cid)
             part: dict[str, Membership] = {}
             _memberships([(nodes, group_edges)], part, stats, names=names,
-                         sizes={cid: sizes.get(cid, 1) - (len(nodes) - len(members))})
+                         sizes={cid: grown.get(cid, 1) - (len(nodes) - len(members))})
+            grown[cid] = grown.get(cid, 1) + len(members)
             for node in members:
                 out[node] = part[node]
+                joined[cid].append(node)
         else:
             _memberships([(members, group_edges)], out, stats)
+    for cid, nodes in joined.items():
+        for node in nodes:
+            out[node].size = grown[cid]
+        stats.largest = max(stats.largest, grown[cid])
     if stats.conflicts_kept_apart:
         stats.notes.append(
             f"{stats.conflicts_kept_apart} group(s) of new records matched more than one existing "

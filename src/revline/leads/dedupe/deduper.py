@@ -361,7 +361,9 @@ class Deduper:
         if judge is None or not stats.uncertain_pairs or self.config.llm.max_pairs == 0:
             return
         pairs = self.uncertain_pairs(limit=self.config.llm.max_pairs)
-        answers, problem = review_in_batches(pairs, judge, self.config.llm.batch_size)
+        answers, problem = review_in_batches(
+            pairs, judge, self.config.llm.batch_size, on_batch=on_labels
+        )
         if problem:
             stats.notes.append(problem)
         if stats.uncertain_pairs > len(pairs):
@@ -371,8 +373,6 @@ class Deduper:
             )
         if not answers:
             return
-        if on_labels is not None:
-            on_labels(answers)
         apply_labels(self.con, answers)
         stats.llm_reviewed = len(answers)
         stats.uncertain_pairs = count_uncertain(self.con, link)

@@ -137,8 +137,12 @@ def _prompt(pairs: Sequence[ReviewPair]) -> str:
     return json.dumps({"pairs": items}, ensure_ascii=False)
 
 
-def make_llm_judge(gateway: Any) -> Judge:
-    """Judge via `gateway.chat_json` (one call per batch); a failed call answers nothing."""
+def make_llm_judge(gateway: Any, scope: Any = None) -> Judge:
+    """Judge via `gateway.chat_json` (one call per batch); a failed call answers nothing.
+
+    `scope` (a CallScope) bills the calls to the tenant, feature and job, so their budgets
+    apply and the ledger shows what review cost.
+    """
 
     def judge(pairs: Sequence[ReviewPair]) -> list[PairLabel | None]:
         answer = gateway.chat_json(
@@ -148,6 +152,7 @@ def make_llm_judge(gateway: Any) -> Judge:
             ],
             max_tokens=70 * len(pairs) + 60,
             temperature=0,
+            scope=scope,
         )
         results = answer.get("results", []) if isinstance(answer, dict) else []
         by_id = {str(r.get("id")): r for r in results if isinstance(r, dict)}
@@ -173,15 +178,24 @@ def make_llm_judge(gateway: Any) -> Judge:
 
 
 def review_in_batches(
-    pairs: Sequence[ReviewPair], judge: Judge, batch_size: int
+    pairs: Sequence[ReviewPair],
+    judge: Judge,
+    batch_size: int,
+    on_batch: Callable[[Sequence[PairLabel]], None] | None = None,
 ) -> tuple[list[PairLabel], str | None]:
-    """Run the judge over batches; stop at the first failure and say why."""
+    """Run the judge over batches; stop at the first failure and say why.
+
+    `on_batch` gets each batch's answers as soon as they arrive, so a crash later in the
+    review loses none of the answers already paid for.
+    """
     labels: list[PairLabel] = []
     for start in range(0, len(pairs), batch_size):
         batch = pairs[start : start + batch_size]
         try:
-            answers = judge(batch)
+            answers = [a for a in judge(batch) if a is not None]
         except RevlineError as exc:
             return labels, f"LLM review stopped after {len(labels)} pair(s): {exc}"
-        labels.extend(a for a in answers if a is not None)
+        if answers and on_batch is not None:
+            on_batch(answers)
+        labels.extend(answers)
     return labels, None

@@ -63,11 +63,15 @@ class FileResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def llm_judge(settings: Settings) -> Judge:
-    """A judge on the configured LLM gateway (LLMNotConfigured says how to configure one)."""
-    from revline.kernel.llm import get_gateway
+def llm_judge(
+    settings: Settings, tenant_id: uuid.UUID, job_id: uuid.UUID | str | None = None
+) -> Judge:
+    """A judge on the configured LLM gateway (LLMNotConfigured says how to configure one),
+    billed to the tenant as feature `leads.dedupe` (and to the run as the job, when given)."""
+    from revline.kernel.llm import CallScope, get_gateway
 
-    return make_llm_judge(get_gateway(settings))
+    scope = CallScope(tenant_id=tenant_id, feature="leads.dedupe", job_id=job_id)
+    return make_llm_judge(get_gateway(settings), scope)
 
 
 def _label_sink(db: Database, tenant_id: uuid.UUID) -> Any:
@@ -104,7 +108,7 @@ def dedupe_file(
         labels = DedupeLabelRepository(session, tenant_id).all_labels()
         if req.incremental:
             existing, warnings = load_existing(session, tenant_id, req.state, cfg)
-    judge = llm_judge(settings) if req.llm else None
+    judge = llm_judge(settings, tenant_id) if req.llm else None
     with Deduper(settings, cfg, engine=req.engine) as deduper:
         loaded = load_file(
             deduper, req.input_path, id_column=req.id_column, mapping=req.mapping,

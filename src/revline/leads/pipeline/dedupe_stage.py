@@ -80,7 +80,7 @@ class DedupeStage:
                 by_key[key] = lead_id
                 records.append(record_from_lead(key, fields_, contact, raw or {}, recency))
         result = cluster_records(
-            self.settings, records, config=cfg, labels=labels, judge=self._judge(),
+            self.settings, records, config=cfg, labels=labels, judge=self._judge(run_id),
             on_labels=self._persist_labels,
         )
         updates = [
@@ -99,12 +99,12 @@ class DedupeStage:
             if run is not None:
                 run.summary = {**(run.summary or {}), "dedupe": dedupe_summary(result.stats)}
 
-    def _judge(self) -> Judge | None:
+    def _judge(self, run_id: uuid.UUID) -> Judge | None:
         """LLM review of uncertain pairs when REVLINE_DEDUPE_LLM is on and an LLM exists."""
         if not self.settings.dedupe_llm:
             return None
         try:
-            judge = llm_judge(self.settings)
+            judge = llm_judge(self.settings, self.tenant_id, job_id=run_id)
         except LLMNotConfigured as exc:
             self.note(f"Dedupe LLM review off: {exc.message}")
             return None

@@ -19,6 +19,13 @@ from revline.kernel.llm.types import Message
 
 JSON_INSTRUCTION = "Answer with a single JSON object and nothing else."
 _CONTEXT_MARKERS = ("prompt is too long", "context window", "too many tokens")
+# Errors sent as an SSE `error` event inside a 200 stream carry only their type: read it as
+# the HTTP status the same error has outside a stream, so overloads and rate limits fall over.
+_EVENT_STATUS = {
+    "rate_limit_error": 429, "overloaded_error": 529, "api_error": 500, "timeout_error": 504,
+    "request_too_large": 413, "invalid_request_error": 400, "authentication_error": 401,
+    "permission_error": 403, "not_found_error": 404,
+}
 
 
 def split_system(messages: list[Message], json_mode: bool) -> tuple[str, list[dict[str, Any]]]:
@@ -112,6 +119,11 @@ class AnthropicProvider(SDKProvider):
         return failure(exc)
 
 
+def _error_type(body: object) -> str:
+    error = body.get("error") if isinstance(body, dict) else None
+    return str(error.get("type", "")) if isinstance(error, dict) else ""
+
+
 def failure(exc: BaseException) -> ProviderFailure:
     """Map an SDK or transport exception to a ProviderFailure (kind, status, Retry-After)."""
     if isinstance(exc, ProviderFailure):
@@ -124,7 +136,10 @@ def failure(exc: BaseException) -> ProviderFailure:
         return ProviderFailure("bad_response", "answer was not valid JSON")
     if isinstance(exc, anthropic.APIStatusError):
         message = " ".join(str(exc.api_message or exc.message).split())[:300]
-        kind = status_kind(exc.status_code, message, _CONTEXT_MARKERS)
-        return ProviderFailure(kind, message, status=exc.status_code,
+        status = exc.status_code
+        if status < 400:  # an error event inside a stream that started fine
+            status = _EVENT_STATUS.get(_error_type(exc.body), 500)
+        kind = status_kind(status, message, _CONTEXT_MARKERS)
+        return ProviderFailure(kind, message, status=status,
                                retry_after=retry_after_seconds(exc.response.headers))
     return ProviderFailure("bad_response", f"{type(exc).__name__}: {exc}"[:300])
