@@ -30,6 +30,11 @@ class LLMCall(UUIDPkMixin, TenantMixin, Base):
     __table_args__ = (
         Index("ix_llm_calls_tenant_created", "tenant_id", "created_at"),
         Index("ix_llm_calls_status", "status"),
+        # Cost per job, workflow, agent and conversation is read by scope, not by time.
+        Index("ix_llm_calls_tenant_job", "tenant_id", "job_id"),
+        Index("ix_llm_calls_tenant_workflow", "tenant_id", "workflow_id"),
+        Index("ix_llm_calls_tenant_agent", "tenant_id", "agent_id"),
+        Index("ix_llm_calls_tenant_conversation", "tenant_id", "conversation_id"),
     )
 
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
