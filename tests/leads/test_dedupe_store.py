@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import pytest
@@ -9,10 +10,10 @@ import pytest
 from revline.kernel.auth import ensure_tenant
 from revline.kernel.config import Settings
 from revline.kernel.db import Database
-from revline.kernel.errors import InvalidInput
+from revline.kernel.errors import Conflict, InvalidInput
 from revline.leads.dedupe import Deduper, PairLabel, effective_config
 from revline.leads.dedupe.store import check_state_name, load_existing, save_state
-from revline.leads.repository import DedupeLabelRepository
+from revline.leads.repository import DedupeLabelRepository, DedupeStateRepository
 from tests.leads.dedupe_helpers import background
 
 FP = [c * 32 for c in "abcdef"]
@@ -62,6 +63,33 @@ def _exercise(db: Database, settings: Settings) -> None:
             load_existing(session, t2, "crm-2025", cfg)
     with pytest.raises(InvalidInput, match="--state '../x'"):
         check_state_name("../x")
+    _concurrent_saves(db, settings, t1)
+
+
+def _concurrent_saves(db: Database, settings: Settings, tenant: uuid.UUID) -> None:
+    """Two incremental runs load version 2; the first to save wins, the second saves nothing."""
+    cfg = effective_config(settings)
+    with db.session() as session:
+        first, _ = load_existing(session, tenant, "crm-2025", cfg)
+        second, _ = load_existing(session, tenant, "crm-2025", cfg)
+    assert first.version == second.version == 2
+    with Deduper(settings, cfg) as deduper:
+        deduper.load_records(background(30))
+        deduper.run()
+        with db.session() as session:
+            row, _ = save_state(session, settings, tenant, "crm-2025", deduper,
+                                expected_version=first.version)
+            assert row.version == 3
+        with db.session() as session, pytest.raises(Conflict, match="version 2 -> 3"):
+            save_state(session, settings, tenant, "crm-2025", deduper,
+                       expected_version=second.version)
+    with db.session() as session:
+        row = DedupeStateRepository(session, tenant).by_name("crm-2025")
+        assert row is not None
+        assert (row.version, row.record_count) == (3, 30)
+        assert Path(row.records_path).name == "records-v3.parquet"
+    folder = Path(row.records_path).parent
+    assert sorted(p.name for p in folder.iterdir() if p.suffix == ".tmp") == []
 
 
 def test_labels_and_state_sqlite(db: Database, settings: Settings) -> None:

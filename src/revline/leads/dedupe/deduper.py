@@ -67,6 +67,7 @@ class ExistingState:
     records_path: Path
     params: ModelParams
     profile: str
+    version: int = 0  # the state's version when loaded; saving checks nobody saved since
 
 
 @dataclass

@@ -129,7 +129,10 @@ def dedupe_file(
             )
         if req.save:
             with db.session() as session:
-                _, old = save_state(session, settings, tenant_id, req.state, deduper)
+                _, old = save_state(
+                    session, settings, tenant_id, req.state, deduper,
+                    expected_version=existing.version if existing is not None else None,
+                )
             if old is not None:
                 old.unlink(missing_ok=True)
     return result

@@ -7,10 +7,12 @@ import re
 import uuid
 from pathlib import Path
 
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from revline.kernel.config import Settings
-from revline.kernel.errors import InvalidInput, NotFound
+from revline.kernel.errors import Conflict, InvalidInput, NotFound
 from revline.leads.dedupe.config import DedupeConfig
 from revline.leads.dedupe.deduper import Deduper, ExistingState
 from revline.leads.dedupe.duck import scalar
@@ -66,7 +68,9 @@ def load_existing(
         warnings.append(
             f"dedupe config changed since state {name!r} was saved; scoring with the saved model"
         )
-    return ExistingState(records_path=path, params=params, profile=row.profile), warnings
+    state = ExistingState(records_path=path, params=params, profile=row.profile,
+                          version=row.version)
+    return state, warnings
 
 
 def state_sql(deduper: Deduper) -> str:
@@ -96,24 +100,36 @@ def state_sql(deduper: Deduper) -> str:
 
 
 def save_state(
-    session: Session, settings: Settings, tenant_id: uuid.UUID, name: str, deduper: Deduper
+    session: Session,
+    settings: Settings,
+    tenant_id: uuid.UUID,
+    name: str,
+    deduper: Deduper,
+    expected_version: int | None = None,
 ) -> tuple[DedupeState, Path | None]:
     """Write the clustered records and upsert the state row; returns (row, old file to delete
-    once the transaction commits)."""
+    once the transaction commits).
+
+    Compare-and-set on the row's version: an incremental run passes the version it loaded, so
+    two runs on the same state cannot both save (the later would drop the earlier's records);
+    the loser gets a Conflict and writes nothing.
+    """
     assert deduper.params is not None, "save_state runs after Deduper.run()"
     folder = state_dir(settings, tenant_id, name)
     folder.mkdir(parents=True, exist_ok=True)
     repo = DedupeStateRepository(session, tenant_id)
     row = repo.by_name(name)
-    version = 1 if row is None else row.version + 1
+    current = 0 if row is None else row.version
+    if expected_version is not None and current != expected_version:
+        raise _moved_on(name, expected_version, current)
+    version = current + 1
     path = folder / f"records-v{version}.parquet"
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = folder / f"records-v{version}.{uuid.uuid4().hex[:8]}.tmp"
     con = deduper.con
     con.execute(f"copy ({state_sql(deduper)}) to '{tmp.as_posix()}' (format parquet)")
-    tmp.replace(path)
-    records = scalar(con, f"select count(*) from read_parquet('{path.as_posix()}')")
+    records = scalar(con, f"select count(*) from read_parquet('{tmp.as_posix()}')")
     clusters = scalar(
-        con, f"select count(distinct cluster_id) from read_parquet('{path.as_posix()}')"
+        con, f"select count(distinct cluster_id) from read_parquet('{tmp.as_posix()}')"
     )
     values = {
         "engine": deduper.engine,
@@ -127,11 +143,35 @@ def save_state(
         "stats": deduper.stats.as_dict(),
     }
     old: Path | None = None
-    if row is None:
-        row = repo.add(name=name, **values)
-    else:
-        old = Path(row.records_path)
-        for key, value in values.items():
-            setattr(row, key, value)
-        session.flush()
+    try:
+        if row is None:
+            try:
+                with session.begin_nested():
+                    row = repo.add(name=name, **values)
+            except IntegrityError:
+                raise _moved_on(name, current, current + 1) from None
+        else:
+            old = Path(row.records_path)
+            claimed = session.execute(
+                update(DedupeState)
+                .where(DedupeState.id == row.id, DedupeState.version == current)
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                raise _moved_on(name, current, current + 1)
+            session.expire(row)
+    except Conflict:
+        tmp.unlink(missing_ok=True)
+        raise
+    # Only the run that won the version renames its file into place.
+    tmp.replace(path)
     return row, (old if old is not None and old != path else None)
+
+
+def _moved_on(name: str, loaded: int, now: int) -> Conflict:
+    return Conflict(
+        f"dedupe state {name!r} was saved by another run while this one worked (version "
+        f"{loaded} -> {now}); nothing was saved: run the command again to build on the newer "
+        "state"
+    )
