@@ -198,3 +198,45 @@ def test_bad_tracking_input_is_4xx_without_state(
     assert _count(db, AdConversion) == 0
     reader_only = client.get("/api/v1/ads/attribution/report")
     assert reader_only.status_code == 401
+
+
+@pytest.mark.postgres
+def test_simultaneous_duplicate_conversions_get_one_409(pg_url: str) -> None:
+    """Both requests pass the duplicate check; the unique constraint decides, cleanly."""
+    import threading
+
+    from revline.kernel.errors import Conflict
+
+    pg = Database(pg_url)
+    pg.migrate()
+    try:
+        with pg.session() as session:
+            tenant = ensure_tenant(session, "race").id
+        data = ConversionIn(external_id="order-77", occurred_at=T0)  # type: ignore[call-arg]
+        first = pg.sessionmaker()
+        service.record_conversion(first, tenant, RULES, data)  # inserted, not yet committed
+        outcome: list[BaseException | None] = []
+
+        def second() -> None:
+            try:
+                with pg.session() as session:
+                    service.record_conversion(session, tenant, RULES, data)
+                outcome.append(None)
+            except BaseException as exc:  # noqa: BLE001 - the test inspects it
+                outcome.append(exc)
+
+        thread = threading.Thread(target=second)
+        thread.start()
+        thread.join(0.5)
+        assert thread.is_alive()  # its insert waits on the first transaction's row lock
+        first.commit()
+        first.close()
+        thread.join(10)
+        assert len(outcome) == 1
+        assert isinstance(outcome[0], Conflict), outcome
+        assert "already recorded" in str(outcome[0])
+        with pg.session() as session:
+            count = session.scalar(select(func.count()).select_from(AdConversion))
+        assert count == 1
+    finally:
+        pg.dispose()

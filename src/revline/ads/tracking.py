@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from revline.ads import attribution as attr
@@ -115,15 +116,23 @@ def record_conversion(
 ) -> AdConversion:
     """Attribute an API conversion; a repeated external_id is a Conflict and changes nothing."""
     repo = ConversionRepository(session, tenant_id)
+    duplicate = Conflict(f"conversion {data.external_id!r} was already recorded; "
+                         "conversions are counted once per external_id")
     if repo.by_external("api", data.external_id) is not None:
-        raise Conflict(f"conversion {data.external_id!r} was already recorded; "
-                       "conversions are counted once per external_id")
+        raise duplicate
     refs = tuple(r for r in (data.click_id, data.fbclid, data.gclid) if r)
     ids = Identifiers(_utc(data.occurred_at), refs, data.email, data.phone, data.ip,
                       data.user_agent)
-    return save_conversion(session, tenant_id, rules, source="api", external_id=data.external_id,
-                           ids=ids, value_minor=data.value_minor,
-                           currency=normalize_currency(data.currency))
+    try:
+        # Two requests with one external_id at the same moment both pass the check above;
+        # the unique constraint decides, and the loser gets the same 409.
+        with session.begin_nested():
+            return save_conversion(
+                session, tenant_id, rules, source="api", external_id=data.external_id,
+                ids=ids, value_minor=data.value_minor, currency=normalize_currency(data.currency),
+            )
+    except IntegrityError:
+        raise duplicate from None
 
 
 def attribution_out(row: AdConversion) -> AttributionOut:
