@@ -50,3 +50,13 @@ def test_collapse_groups_near_duplicates_in_rank_order() -> None:
     groups = collapse_near_duplicates([base, other, near], threshold=0.95)
     assert groups == [[0, 2], [1]]
     assert collapse_near_duplicates([base, near], threshold=0.9999) == [[0], [1]]
+
+
+def test_weighted_rrf_lets_the_stronger_list_win_disagreements() -> None:
+    plain = rrf([["a", "b"], ["b", "a"]], k=10)
+    assert plain[0][1] == pytest.approx(plain[1][1])  # a tie without weights
+    weighted = rrf([["a", "b"], ["b", "a"]], k=10, weights=[1.5, 1.0])
+    assert [item for item, _ in weighted] == ["a", "b"]
+    assert dict(weighted)["a"] == pytest.approx(1.5 / 11 + 1 / 12)
+    with pytest.raises(ValueError, match="2 weights for 1 rankings"):
+        rrf([["a"]], weights=[1.0, 2.0])

@@ -11,8 +11,6 @@ raises, and the embedder says so once and keeps PyTorch.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
 import logging
 import os
@@ -21,6 +19,8 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from revline.kernel.filelock import exclusive
 
 log = logging.getLogger(__name__)
 
@@ -147,21 +147,11 @@ def load(model_dir: Path, sha256: str, folder: Path, threads: int) -> OnnxEncode
     target = folder / f"{sha256}-v{EXPORT_VERSION}.onnx"
     if not target.is_file():
         folder.mkdir(parents=True, exist_ok=True)
-        with _locked(folder / f"{sha256}.lock"):
+        with exclusive(folder / f"{sha256}.lock"):
             if not target.is_file():
                 log.info("exporting the embedding model to ONNX (once): %s", target)
                 _export(model_dir, target)
     return OnnxEncoder(target, model_dir, threads)
-
-
-@contextlib.contextmanager
-def _locked(path: Path) -> Any:
-    with path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def quiet_offline_hf() -> None:

@@ -12,17 +12,22 @@ import numpy.typing as npt
 K = TypeVar("K", bound=Hashable)
 
 
-def rrf(rankings: Sequence[Sequence[K]], k: int = 60) -> list[tuple[K, float]]:
-    """Reciprocal rank fusion: sum of 1/(k + rank) over the lists an item appears in.
+def rrf(
+    rankings: Sequence[Sequence[K]], k: int = 60, weights: Sequence[float] | None = None
+) -> list[tuple[K, float]]:
+    """Reciprocal rank fusion: sum of weight/(k + rank) over the lists an item appears in.
 
     Ties break by the item's best rank, then by first appearance, so results are stable.
     """
+    if weights is not None and len(weights) != len(rankings):
+        raise ValueError(f"{len(weights)} weights for {len(rankings)} rankings")
     scores: dict[K, float] = {}
     best: dict[K, int] = {}
     order: dict[K, int] = {}
-    for ranking in rankings:
+    for index, ranking in enumerate(rankings):
+        weight = 1.0 if weights is None else weights[index]
         for rank, item in enumerate(ranking, start=1):
-            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
+            scores[item] = scores.get(item, 0.0) + weight / (k + rank)
             best[item] = min(best.get(item, rank), rank)
             order.setdefault(item, len(order))
     return sorted(scores.items(), key=lambda kv: (-kv[1], best[kv[0]], order[kv[0]]))

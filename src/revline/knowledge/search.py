@@ -124,8 +124,11 @@ def search_collection(
     candidates: int = 50,
     rrf_k: int = 60,
     collapse: bool = False,
+    vector_weight: float = 1.0,
 ) -> list[Hit]:
-    """Top-k hits; `collapse` keeps only the best chunk of each document."""
+    """Top-k hits; `collapse` keeps only the best chunk of each document.
+
+    In hybrid mode the vector leg's RRF terms are multiplied by `vector_weight`."""
     depth = max(candidates, k * (3 if collapse else 1))
     if mode == "bm25":
         legs = {"bm25": _dedupe(store.rank_text(collection, text, depth, filters))}
@@ -147,7 +150,10 @@ def search_collection(
         ((_, rows),) = legs.items()
         fused = [(row.chunk_id, row.score) for row in rows]
     else:
-        fused = rrf([[row.chunk_id for row in rows] for rows in legs.values()], k=rrf_k)
+        fused = rrf(
+            [[row.chunk_id for row in rows] for rows in legs.values()], k=rrf_k,
+            weights=[vector_weight if leg == "vector" else 1.0 for leg in legs],
+        )
     chosen: list[Ranked] = []
     seen_docs: set[str] = set()
     for chunk_id, score in fused:

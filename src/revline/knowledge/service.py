@@ -254,6 +254,7 @@ def search(
     return search_collection(
         kbs.store_of(settings, kb), kbs.collection_of(kb), get_embedder(settings), text, k,
         spec, checked, settings.kb_candidates, settings.kb_rrf_k, collapse,
+        settings.kb_vector_weight,
     )
 
 

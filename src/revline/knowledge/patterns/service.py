@@ -182,6 +182,7 @@ def search_patterns(
     hits = search_collection(
         store_of(settings, kb), collection_of(kb), get_embedder(settings), text, k,
         parse_filters(filters), mode, settings.kb_candidates, settings.kb_rrf_k,
+        vector_weight=settings.kb_vector_weight,
     )
     rows = {str(r.id): r for r in PatternRepository(session, tenant_id).all()}
     return [(record(rows[h.document_id]), h.score) for h in hits if h.document_id in rows]

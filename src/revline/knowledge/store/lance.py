@@ -8,7 +8,6 @@ happen (another writer outside our lock, a compaction) are retried.
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import re
 import threading
@@ -23,6 +22,7 @@ import pyarrow as pa
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from revline.kernel.errors import ConfigError
+from revline.kernel.filelock import exclusive
 from revline.knowledge.store.base import (
     HIT_FIELDS,
     Collection,
@@ -168,13 +168,8 @@ class LanceStore(VectorStore):
     @contextmanager
     def _write_lock(self, collection: Collection) -> Iterator[None]:
         """Exclusive across processes and threads (flock is per open file description)."""
-        path = self.root / f"{self._name(collection)}.lock"
-        with path.open("a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        with exclusive(self.root / f"{self._name(collection)}.lock"):
+            yield
 
     def _ensure_fts(self, table: Any, name: str) -> None:
         if name in self._has_fts:
