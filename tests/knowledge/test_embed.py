@@ -52,6 +52,8 @@ def test_onnx_runtime_gives_the_pytorch_vectors(embedder: Embedder) -> None:
     assert float(np.abs(got - want).max()) < 1e-4
     for text, row in zip(texts, want, strict=True):
         assert float(np.dot(embedder.embed_one(text), row)) == pytest.approx(1.0, abs=1e-5)
+        # PyTorch's single-text fast path agrees with its own batched encoding too.
+        assert float(np.dot(torch_embedder.embed_one(text), row)) == pytest.approx(1.0, abs=1e-5)
 
 
 def _model_copy(tmp_path: Path, pooling: str) -> Path:

@@ -118,6 +118,7 @@ class Embedder:
         self.runtime = runtime
         self.cache_dir = cache_dir or embed_onnx.default_cache_dir()
         self._model: Any = None
+        self._mean_pooled = False  # the PyTorch model allows the single-text fast path
         self._onnx: embed_onnx.OnnxEncoder | None = None
         self._lock = threading.Lock()
         self._query_pool: ThreadPoolExecutor | None = None
@@ -140,10 +141,10 @@ class Embedder:
                 return
             if self.runtime != "torch":
                 try:
-                    self._onnx = embed_onnx.load(
+                    self.adopt(None, embed_onnx.load(
                         self.identity.path, self.identity.sha256, self.cache_dir,
                         threads=os.cpu_count() or 1,
-                    )
+                    ))
                     return
                 except Exception as exc:  # noqa: BLE001 - any failure means PyTorch
                     if self.runtime == "onnx":
@@ -151,7 +152,13 @@ class Embedder:
                             f"kb_embed_runtime is 'onnx' but {exc}; set it to 'auto' or 'torch'"
                         ) from exc
                     log.warning("embeddings run on PyTorch: ONNX Runtime not usable (%s)", exc)
-            self._model = _sentence_transformer(self.identity.path)
+            self.adopt(_sentence_transformer(self.identity.path), None)
+
+    def adopt(self, model: Any, onnx: embed_onnx.OnnxEncoder | None) -> None:
+        """Take loaded weights (PyTorch model or ONNX encoder); the model's layout is read
+        once here rather than on every query."""
+        self._model, self._onnx = model, onnx
+        self._mean_pooled = model is not None and _is_mean_pooled(model)
 
     def embed(self, texts: list[str]) -> Vectors:
         """Unit-length float32 vectors, one row per text (cosine = dot product)."""
@@ -193,22 +200,15 @@ class Embedder:
         return pool.submit(self._embed_one_now, self._model, text).result()
 
     def _embed_one_now(self, model: Any, text: str) -> Vectors:
-        fast = self._single(model, text)
-        if fast is not None:
-            return fast
+        if self._mean_pooled:
+            return self._single(model, text)
         row: Vectors = self.embed([text])[0]
         return row
 
     @staticmethod
-    def _single(model: Any, text: str) -> Vectors | None:
+    def _single(model: Any, text: str) -> Vectors:
         """Transformer + mean pooling + normalization for one text, without encode()'s
-        batching bookkeeping (about a millisecond per call); None for other model layouts."""
-        names = [type(module).__name__ for module in model]
-        pooling = model[1].get_config_dict().get("pooling_mode") if len(names) > 1 else None
-        if names not in (["Transformer", "Pooling", "Normalize"], ["Transformer", "Pooling"]) or (
-            pooling != "mean"
-        ):
-            return None
+        batching bookkeeping (about a millisecond per call)."""
         import torch
 
         transformer = model[0]
@@ -223,6 +223,15 @@ class Embedder:
             unit = torch.nn.functional.normalize(pooled, dim=1)
         out: Vectors = unit[0].numpy().astype(np.float32)
         return out
+
+
+def _is_mean_pooled(model: Any) -> bool:
+    """Transformer + mean Pooling (+ Normalize): the layout `_single` reproduces."""
+    names = [type(module).__name__ for module in model]
+    pooling = model[1].get_config_dict().get("pooling_mode") if len(names) > 1 else None
+    return names in (["Transformer", "Pooling", "Normalize"], ["Transformer", "Pooling"]) and (
+        pooling == "mean"
+    )
 
 
 def _sentence_transformer(path: Path) -> Any:
@@ -258,7 +267,7 @@ def get_embedder(settings: Settings) -> Embedder:
                 if spec == settings.kb_embed_model and runtime == embedder.runtime and (
                     other.loaded
                 ):
-                    embedder._model, embedder._onnx = other._model, other._onnx
+                    embedder.adopt(other._model, other._onnx)
             _embedders[key] = embedder
         return embedder
 
