@@ -5,8 +5,6 @@ from __future__ import annotations
 import csv
 import json
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,6 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.orm import Session
 
+from revline.kernel.auth import tenant_session as _session
 from revline.kernel.errors import InvalidInput, UnreadableInput
 
 app = typer.Typer(
@@ -28,17 +27,6 @@ out = Console()
 
 TenantOpt = Annotated[str | None, typer.Option("--tenant", help="Tenant slug (default: config).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-
-
-@contextmanager
-def _session(tenant: str | None) -> Iterator[tuple[Session, uuid.UUID]]:
-    from revline.kernel.auth import ensure_tenant
-    from revline.kernel.config import get_settings
-    from revline.kernel.db import get_database
-
-    settings = get_settings()
-    with get_database(settings).session() as session:
-        yield session, ensure_tenant(session, tenant or settings.default_tenant).id
 
 
 def _money(minor: int | None, currency: str) -> str:

@@ -12,8 +12,9 @@ from pydantic import ValidationError
 from rich.markup import escape
 from rich.table import Table
 
-from revline.experiments.clikit import JsonOpt, TenantOpt, invalid, out, print_json, tenant_session
+from revline.experiments.clikit import JsonOpt, TenantOpt, invalid, out, print_json
 from revline.experiments.registry.cli import app as models_app
+from revline.kernel.auth import tenant_session
 from revline.kernel.errors import InvalidInput, UnreadableInput
 
 app = typer.Typer(

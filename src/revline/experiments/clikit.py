@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
 from pydantic import BaseModel, ValidationError
 from rich.console import Console
-from sqlalchemy.orm import Session
 
 from revline.kernel.errors import InvalidInput
 
@@ -19,18 +15,6 @@ out = Console()
 
 TenantOpt = Annotated[str | None, typer.Option(help="Tenant slug (default from config).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-
-
-@contextmanager
-def tenant_session(slug: str | None) -> Iterator[tuple[Session, uuid.UUID]]:
-    """A committed-on-success session and the tenant id (created on first use)."""
-    from revline.kernel.auth import ensure_tenant
-    from revline.kernel.config import get_settings
-    from revline.kernel.db import get_database
-
-    settings = get_settings()
-    with get_database(settings).session() as session:
-        yield session, ensure_tenant(session, slug or settings.default_tenant).id
 
 
 def print_json(value: BaseModel | list[Any]) -> None:

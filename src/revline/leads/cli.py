@@ -19,13 +19,10 @@ err = Console(stderr=True)
 
 
 def _tenant_id(slug: str | None) -> uuid.UUID:
-    from revline.kernel.auth import ensure_tenant
-    from revline.kernel.config import get_settings
-    from revline.kernel.db import get_database
+    from revline.kernel.auth import tenant_session
 
-    settings = get_settings()
-    with get_database(settings).session() as session:
-        return ensure_tenant(session, slug or settings.default_tenant).id
+    with tenant_session(slug) as (_, tenant_id):
+        return tenant_id
 
 
 @app.command("runs")

@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from revline.experiments.clikit import JsonOpt, TenantOpt, invalid, out, print_json
-from revline.experiments.clikit import tenant_session as _session
+from revline.kernel.auth import tenant_session as _session
 from revline.kernel.errors import InvalidInput
 
 app = typer.Typer(

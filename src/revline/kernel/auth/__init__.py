@@ -8,6 +8,7 @@ from revline.kernel.auth.service import (
     hash_api_key,
     resolve_api_key,
 )
+from revline.kernel.auth.unit import tenant_session
 
 __all__ = [
     "ApiKey",
@@ -17,4 +18,5 @@ __all__ = [
     "ensure_tenant",
     "hash_api_key",
     "resolve_api_key",
+    "tenant_session",
 ]

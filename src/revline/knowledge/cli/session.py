@@ -22,11 +22,8 @@ tenant_option = Annotated[
 @contextmanager
 def cli_session(tenant: str | None) -> Iterator[tuple[Session, uuid.UUID, Settings]]:
     """Session committed on success, the tenant's id (created if new) and the settings."""
-    from revline.kernel.auth import ensure_tenant
+    from revline.kernel.auth import tenant_session
     from revline.kernel.config import get_settings
-    from revline.kernel.db import get_database
 
-    settings = get_settings()
-    with get_database(settings).session() as session:
-        tenant_id = ensure_tenant(session, tenant or settings.default_tenant).id
-        yield session, tenant_id, settings
+    with tenant_session(tenant) as (session, tenant_id):
+        yield session, tenant_id, get_settings()

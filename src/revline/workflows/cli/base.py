@@ -42,13 +42,11 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of 
 @contextmanager
 def unit(tenant: str | None) -> Iterator[tuple[Session, uuid.UUID, Settings]]:
     """One committed unit of work for the tenant (created if new)."""
-    from revline.kernel.auth import ensure_tenant
+    from revline.kernel.auth import tenant_session
     from revline.kernel.config import get_settings
-    from revline.kernel.db import get_database
 
-    settings = get_settings()
-    with get_database(settings).session() as session:
-        yield session, ensure_tenant(session, tenant or settings.default_tenant).id, settings
+    with tenant_session(tenant) as (session, tenant_id):
+        yield session, tenant_id, get_settings()
 
 
 def context(tenant: str | None) -> tuple[Database, Settings, uuid.UUID]:
